@@ -1,0 +1,109 @@
+#include <openssl/rand.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "app/commands.h"
+#include "core/log.h"
+#include "heartbeat/heartbeat.h"
+#include "output/frame_writer.h"
+#include "simulator/simulator.h"
+#include "stream/camera_client.h"
+
+namespace bambu {
+
+namespace {
+
+// Time the stdout writer gets to finish its frame at shutdown; the whole
+// shutdown must fit in go2rtc's 1 s expectation.
+constexpr auto k_drain_grace = std::chrono::milliseconds(300);
+
+// An 8-digit code like the printers', for the demo's simulator.
+std::string random_access_code() {
+  unsigned char bytes[8];
+  if (RAND_bytes(bytes, sizeof bytes) != 1) throw std::runtime_error("RAND_bytes failed");
+  std::string code;
+  for (auto b : bytes) code += static_cast<char>('0' + b % 10);
+  return code;
+}
+
+// The demo's simulator, run on its own thread for the life of the stream.
+class DemoPrinter {
+ public:
+  DemoPrinter(StreamConfig& config, const Logger& log) {
+    SimulateConfig sim;
+    sim.listen_host = "127.0.0.1";
+    sim.listen_port = 0;
+    sim.access_code = random_access_code();
+    log_ = std::make_unique<Logger>(log.enabled(LogLevel::debug) ? LogLevel::debug : LogLevel::warning,
+                                    "simulator: ");
+    simulator_ = std::make_unique<Simulator>(sim, *log_);
+    config.host = sim.listen_host;
+    config.port = simulator_->port();
+    config.access_code = sim.access_code;
+    thread_ = std::thread([this] { simulator_->run(stop_); });
+  }
+  ~DemoPrinter() {
+    stop_.request_stop(StopReason::requested);
+    thread_.join();
+  }
+
+ private:
+  std::unique_ptr<Logger> log_;
+  std::unique_ptr<Simulator> simulator_;
+  StopFlag stop_;
+  std::thread thread_;  // last: started once the rest exists
+};
+
+}  // namespace
+
+ExitCode run_stream(StreamConfig config, StopFlag& stop) {
+  Logger log(config.log_level);
+  log.add_secret(config.access_code);
+
+  std::optional<DemoPrinter> demo;
+  if (config.demo) {
+    demo.emplace(config, log);
+    log.add_secret(config.access_code);
+    log.debug("demo: streaming from the built-in simulator on {}", format_endpoint(config.host, config.port));
+  }
+
+  TlsContext tls = TlsContext::client(config.tls);
+  StreamStatus status("jpeg", config.host, config.port);
+  std::optional<HeartbeatWriter> heartbeat;
+  if (!config.heartbeat_path.empty()) heartbeat.emplace(config.heartbeat_path, status, log);
+
+  ExitCode code = ExitCode::ok;
+  std::string error;
+  {
+    FrameWriter writer(STDOUT_FILENO, config.frames, status, stop);
+    CameraClient client(config, tls, writer, status, log, stop);
+    code = client.run(error);
+    writer.finish(k_drain_grace);
+  }
+  if (code != ExitCode::ok) {
+    log.error("{}", error);
+  } else {
+    log.debug("stopped: {}", to_string(stop.reason()));
+  }
+  if (heartbeat) heartbeat->finish();
+  return code;
+}
+
+ExitCode run_simulate(const SimulateConfig& config, StopFlag& stop) {
+  Logger log(config.log_level, "simulator: ");
+  log.add_secret(config.access_code);
+  Simulator simulator(config, log);
+  // Always printed: scripts and tests read the port from this line.
+  log.write(LogLevel::error, fmt::format("listening on {} (serial {}, certificate SHA-256 {})",
+                                         format_endpoint(config.listen_host, simulator.port()), config.serial,
+                                         simulator.fingerprint()));
+  simulator.run(stop);
+  return ExitCode::ok;
+}
+
+}  // namespace bambu

@@ -1,0 +1,229 @@
+#include "cli/cli.h"
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <fstream>
+#include <map>
+
+#include "protocol/login.h"
+#include "protocol/models.h"
+
+namespace bambu {
+
+const char* const k_exit_code_help =
+    "Exit codes:\n"
+    "  0  stopped cleanly (SIGTERM, SIGINT, stdout closed, --frames reached)\n"
+    "  1  internal error\n"
+    "  2  bad usage or configuration\n"
+    "  3  access code rejected (the printer closed the session after the login)\n"
+    "  4  printer unreachable, or no first frame within --start-timeout\n"
+    "  5  stream lost and not regained within --retry-for\n"
+    "  6  TLS verification failed (--tls-fingerprint, --ca-file)\n"
+    "\n"
+    "stdout carries the video only; logs, --help and --version go to stderr.";
+
+namespace {
+
+[[noreturn]] void usage_error(const std::string& message) { throw FatalError(ExitCode::usage, message); }
+
+SourceChoice resolve_source(SourceChoice choice, const std::string& serial) {
+  if (choice == SourceChoice::rtsps) {
+    usage_error("--source rtsps (X1, H2 and P2S printers, port 322) is not supported yet; "
+                "only --source jpeg (P1P, P1S, A1, A1 mini, port 6000) is");
+  }
+  if (choice == SourceChoice::automatic) {
+    auto model = model_for_serial(serial);
+    if (model && model->protocol == CameraProtocol::rtsps) {
+      usage_error(fmt::format("serial {} is a {} printer, whose camera is RTSPS on port 322, which is not "
+                              "supported yet; use --source jpeg to force port 6000",
+                              serial, model->name));
+    }
+  }
+  return SourceChoice::jpeg;
+}
+
+// Adds -v and -q to `app`; verbosity() turns them into a level after parsing.
+void add_verbosity(CLI::App& app, bool& verbose, bool& quiet) {
+  app.add_flag("-v,--verbose", verbose, "Log more: connection steps, the certificate fingerprint");
+  app.add_flag("-q,--quiet", quiet, "Log errors only");
+}
+
+LogLevel verbosity(bool verbose, bool quiet) {
+  if (verbose && quiet) usage_error("-v and -q contradict each other");
+  return verbose ? LogLevel::debug : quiet ? LogLevel::error : LogLevel::info;
+}
+
+std::pair<std::string, std::uint16_t> parse_listen(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    usage_error(fmt::format("--listen {}: expected HOST:PORT, e.g. 127.0.0.1:6000", text));
+  }
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  unsigned long port = 0;
+  try {
+    std::size_t used = 0;
+    port = std::stoul(text.substr(colon + 1), &used);
+    if (used != text.size() - colon - 1) throw std::invalid_argument("trailing");
+  } catch (const std::exception&) {
+    usage_error(fmt::format("--listen {}: the port is not a number", text));
+  }
+  if (port > 65535) usage_error(fmt::format("--listen {}: port out of range", text));
+  return {host, static_cast<std::uint16_t>(port)};
+}
+
+void check_access_code(const std::string& code) {
+  if (!make_login_packet(code)) {
+    usage_error(fmt::format("the access code must be 1 to {} characters (the printer shows 8)",
+                            k_max_access_code_size));
+  }
+}
+
+}  // namespace
+
+std::string read_access_code_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) usage_error(fmt::format("--access-code-file {}: cannot read it", path));
+  std::string line;
+  std::getline(in, line);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n' || line.back() == ' ')) line.pop_back();
+  if (line.empty()) usage_error(fmt::format("--access-code-file {}: the file is empty", path));
+  return line;
+}
+
+ParsedCommand parse_command_line(int argc, const char* const* argv) {
+  CLI::App app{"Streams a Bambu Lab printer's camera to stdout, for go2rtc, ffplay or Frigate.",
+               "bambu-stream"};
+  app.footer(k_exit_code_help);
+  app.set_version_flag("--version", std::string("bambu-stream ") + BAMBU_VERSION);
+  app.require_subcommand(0, 1);
+
+  StreamConfig stream;
+  std::string access_code_file, fingerprint;
+  bool verbose = false, quiet = false;
+  const std::map<std::string, SourceChoice> sources{
+      {"auto", SourceChoice::automatic}, {"jpeg", SourceChoice::jpeg}, {"rtsps", SourceChoice::rtsps}};
+  const std::map<std::string, OutputFormat> formats{{"mjpeg", OutputFormat::mjpeg}};
+
+  app.add_option("--host", stream.host, "Printer IP address or name")->envname("PRINTER_ADDRESS");
+  auto* code_opt = app.add_option("--access-code", stream.access_code,
+                                  "LAN access code (printer screen: Settings > Network)")
+                       ->envname("PRINTER_ACCESS_CODE");
+  app.add_option("--access-code-file", access_code_file,
+                 "Read the access code from this file (Docker secrets); wins over --access-code");
+  app.add_option("--serial", stream.serial, "Printer serial number (picks the source; the certificate's CN)")
+      ->envname("PRINTER_SERIAL");
+  std::string source = "auto", format = "mjpeg";
+  app.add_option("--source", source, "Camera protocol: auto, jpeg (port 6000) or rtsps (port 322)")
+      ->envname("PRINTER_SOURCE")
+      ->transform(CLI::IsMember(sources, CLI::ignore_case))
+      ->capture_default_str();
+  app.add_option("--port", stream.port, "Camera port (default: 6000 for jpeg)")->check(CLI::Range(1, 65535));
+  app.add_option("--format", format, "Output format on stdout: mjpeg (raw JPEG sequence)")
+      ->transform(CLI::IsMember(formats, CLI::ignore_case))
+      ->capture_default_str();
+  app.add_option("--frames", stream.frames, "Stop after N frames and exit 0 (1 = snapshot)");
+  app.add_option("--heartbeat", stream.heartbeat_path, "Keep a JSON status file here (see README)")
+      ->envname("BAMBU_HEARTBEAT");
+  app.add_option("--start-timeout", stream.start_timeout_s, "Seconds to wait for the first frame, then exit 4")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--stall-timeout", stream.stall_timeout_s,
+                 "Seconds without a frame before the session is dropped and redialled")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  app.add_option("--retry-for", stream.retry_for_s,
+                 "Seconds to keep reconnecting after the stream is lost, then exit 5")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  app.add_option("--tls-fingerprint", fingerprint,
+                 "Accept only the certificate with this SHA-256 fingerprint (64 hex digits; -v prints it)");
+  app.add_option("--ca-file", stream.tls.ca_file,
+                 "Accept only certificates issued by a CA in this PEM file (with --serial: and CN = serial)");
+  app.add_flag("--demo", stream.demo, "Stream from the built-in printer simulator (no printer needed)");
+  add_verbosity(app, verbose, quiet);
+
+  SimulateConfig sim;
+  std::string listen = "127.0.0.1:6000";
+  std::string fault = "none";
+  bool sim_verbose = false, sim_quiet = false;
+  const std::map<std::string, SimulatorFault> faults{{"none", SimulatorFault::none},
+                                                     {"drop-mid-frame", SimulatorFault::drop_mid_frame},
+                                                     {"stall", SimulatorFault::stall},
+                                                     {"oversize", SimulatorFault::oversize},
+                                                     {"non-jpeg", SimulatorFault::non_jpeg}};
+  auto* simulate = app.add_subcommand("simulate", "Run a fake P1/A1 camera (port-6000 protocol) to test with");
+  simulate->footer("Port 0 picks a free port; the address is logged as 'listening on HOST:PORT'.");
+  simulate->add_option("--listen", listen, "Address to listen on, HOST:PORT")->capture_default_str();
+  simulate->add_option("--access-code", sim.access_code, "The access code clients must send")
+      ->envname("PRINTER_ACCESS_CODE")
+      ->required();
+  simulate->add_option("--fps", sim.fps, "Frames per second per session")
+      ->check(CLI::Range(0.01, 120.0))
+      ->capture_default_str();
+  simulate->add_option("--serial", sim.serial, "Serial number (the certificate's CN)")->capture_default_str();
+  simulate->add_option("--frames", sim.frames, "Exit after sending N frames in all (0: never)");
+  simulate->add_option("--max-sessions", sim.max_sessions,
+                       "Sessions served at once; more get no TLS answer until one ends, like the printer")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  simulate->add_option("--fault", fault,
+                       "Testing: break the first session: drop-mid-frame, stall, oversize, non-jpeg")
+      ->transform(CLI::IsMember(faults));
+  simulate->add_option("--fault-after", sim.fault_after, "Testing: whole frames sent before the fault")
+      ->capture_default_str();
+  simulate->add_option("--record", sim.record_path, "Testing: append every whole JPEG sent to this file");
+  simulate->add_option("--cert-out", sim.cert_out, "Write the simulator's certificate (PEM) to this file");
+  add_verbosity(*simulate, sim_verbose, sim_quiet);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp&) {
+    return ParsedCommand{app.help()};
+  } catch (const CLI::CallForAllHelp&) {
+    return ParsedCommand{app.help("", CLI::AppFormatMode::All)};
+  } catch (const CLI::CallForVersion& e) {
+    return ParsedCommand{std::string(e.what()) + "\n"};
+  } catch (const CLI::ParseError& e) {
+    usage_error(e.what());
+  }
+
+  if (simulate->parsed()) {
+    sim.log_level = verbosity(sim_verbose, sim_quiet);
+    std::tie(sim.listen_host, sim.listen_port) = parse_listen(listen);
+    sim.fault = faults.at(fault);
+    check_access_code(sim.access_code);
+    return ParsedCommand{sim};
+  }
+
+  stream.log_level = verbosity(verbose, quiet);
+  stream.source = sources.at(source);
+  stream.format = formats.at(format);
+  if (!fingerprint.empty()) {
+    stream.tls.fingerprint = parse_fingerprint(fingerprint);
+    if (!stream.tls.fingerprint) {
+      usage_error("--tls-fingerprint must be 64 hex digits (the SHA-256 that -v prints; ':' allowed)");
+    }
+  }
+  if (!stream.tls.ca_file.empty()) stream.tls.expected_cn = stream.serial;
+  if (stream.demo) {
+    stream.source = SourceChoice::jpeg;
+    return ParsedCommand{stream};
+  }
+  if (stream.host.empty()) {
+    usage_error("no printer given: set --host or PRINTER_ADDRESS to the printer's IP address (or try --demo)");
+  }
+  if (!access_code_file.empty()) {
+    stream.access_code = read_access_code_file(access_code_file);
+  } else if (code_opt->count() == 0 || stream.access_code.empty()) {
+    usage_error("no access code given: set --access-code, --access-code-file or PRINTER_ACCESS_CODE "
+                "(the printer's 8-character LAN access code, on its screen under Settings > Network)");
+  }
+  check_access_code(stream.access_code);
+  stream.source = resolve_source(stream.source, stream.serial);
+  if (stream.port == 0) stream.port = 6000;
+  return ParsedCommand{stream};
+}
+
+}  // namespace bambu

@@ -1,0 +1,33 @@
+// The command line: CLI11 definitions, environment variables and validation.
+#pragma once
+
+#include <string>
+#include <variant>
+
+#include "cli/config.h"
+#include "core/errors.h"
+
+namespace bambu {
+
+/// What main() should do after parsing.
+struct ParsedCommand {
+  /// Exactly one of: a stream to run, a simulator to run, or text to print
+  /// on stderr followed by exit (--help, --version).
+  std::variant<StreamConfig, SimulateConfig, std::string> command;
+};
+
+/// The text --help ends with: the exit codes.
+extern const char* const k_exit_code_help;
+
+/// Parses argv (and the environment: PRINTER_ADDRESS, PRINTER_ACCESS_CODE,
+/// PRINTER_SERIAL, PRINTER_SOURCE, BAMBU_HEARTBEAT; the command line wins,
+/// an empty variable counts as unset) and validates the result.
+/// Throws FatalError(usage) with a one-line reason on any bad option, and
+/// for --source rtsps (not yet supported). Never prints anything itself.
+ParsedCommand parse_command_line(int argc, const char* const* argv);
+
+/// Reads the access code from `path`: the first line, without its line ending.
+/// Throws FatalError(usage) if the file cannot be read or is empty.
+std::string read_access_code_file(const std::string& path);
+
+}  // namespace bambu

@@ -1,0 +1,65 @@
+// Plain configuration structs filled by the command line and passed down.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/log.h"
+#include "transport/tls.h"
+
+namespace bambu {
+
+/// --source: which camera protocol to speak.
+enum class SourceChoice { automatic, jpeg, rtsps };
+/// --format: what goes to stdout.
+enum class OutputFormat { mjpeg };
+
+/// Options of the stream command (`bambu-stream [options]`).
+struct StreamConfig {
+  std::string host;         ///< printer IP or name (--host / PRINTER_ADDRESS)
+  std::string access_code;  ///< LAN access code; never logged
+  std::string serial;       ///< optional printer serial (--serial / PRINTER_SERIAL)
+  SourceChoice source = SourceChoice::automatic;
+  std::uint16_t port = 0;  ///< 0: the source's default (6000 for jpeg)
+  OutputFormat format = OutputFormat::mjpeg;
+  std::uint64_t frames = 0;       ///< stop after this many frames; 0 = never
+  std::string heartbeat_path;     ///< empty: no heartbeat file
+  double start_timeout_s = 15;    ///< seconds to the first frame
+  double stall_timeout_s = 20;    ///< seconds without a frame before reconnecting
+  double retry_for_s = 120;       ///< seconds of reconnecting before exit 5
+  double backoff_initial_s = 1;   ///< first wait before a reconnect
+  double backoff_max_s = 15;      ///< longest wait between reconnects
+  TlsPolicy tls;                  ///< --tls-fingerprint, --ca-file (+ --serial)
+  LogLevel log_level = LogLevel::info;
+  bool demo = false;  ///< stream from the in-process simulator
+};
+
+/// Faults the simulator can inject into its first session, for tests.
+enum class SimulatorFault {
+  none,
+  drop_mid_frame,  ///< send half a frame, then close the connection
+  stall,           ///< stop sending but keep the connection open
+  oversize,        ///< send a header whose size exceeds k_max_frame_size
+  non_jpeg,        ///< send one payload that is not a JPEG, then carry on
+};
+
+/// Options of `bambu-stream simulate`.
+struct SimulateConfig {
+  std::string listen_host = "127.0.0.1";
+  std::uint16_t listen_port = 6000;  ///< 0: an ephemeral port (printed on stderr)
+  std::string access_code;
+  std::string serial = "01P00A000000001";  ///< a P1S-style serial; the certificate's CN
+  double fps = 1;                 ///< frames per second per session
+  std::uint64_t frames = 0;       ///< exit after sending this many in all; 0 = never
+  int max_sessions = 2;           ///< concurrent sessions served; more wait for a slot
+  int width = 1280;
+  int height = 720;
+  SimulatorFault fault = SimulatorFault::none;
+  std::uint64_t fault_after = 1;  ///< whole frames sent before the fault
+  std::string record_path;        ///< append every whole JPEG sent here
+  std::string cert_out;           ///< write the certificate (PEM) here
+  LogLevel log_level = LogLevel::info;
+};
+
+}  // namespace bambu

@@ -1,0 +1,119 @@
+#include "heartbeat/heartbeat.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <ctime>
+#include <system_error>
+
+#include <fmt/format.h>
+
+#include "core/errors.h"
+
+namespace bambu {
+
+std::string format_rfc3339(std::chrono::system_clock::time_point t) {
+  using namespace std::chrono;
+  auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  if (ms % 1000 < 0) --secs;  // times before 1970 round down
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
+                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ((ms % 1000) + 1000) % 1000);
+}
+
+nlohmann::json heartbeat_json(const StatusSnapshot& s) {
+  nlohmann::json j;
+  j["state"] = to_string(s.state);
+  j["pid"] = s.pid;
+  j["source"] = s.source;
+  j["host"] = s.host;
+  j["port"] = s.port;
+  j["started_at"] = format_rfc3339(s.started_at);
+  j["updated_at"] = format_rfc3339(s.updated_at);
+  j["frames"] = s.frames;
+  j["bytes"] = s.bytes;
+  j["dropped"] = s.dropped;
+  j["skipped"] = s.skipped;
+  j["fps"] = std::round(s.fps * 100.0) / 100.0;
+  j["last_frame_at"] = s.last_frame_at ? nlohmann::json(format_rfc3339(*s.last_frame_at)) : nlohmann::json();
+  j["reconnects"] = s.reconnects;
+  j["last_error"] = s.last_error.empty() ? nlohmann::json() : nlohmann::json(s.last_error);
+  return j;
+}
+
+void write_file_atomically(const std::string& path, std::string_view content) {
+  std::string temp = fmt::format("{}.tmp.{}", path, ::getpid());
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot write " + temp);
+  int err = write_all_fd(fd, content.data(), content.size());
+  if (::close(fd) != 0 && err == 0) err = errno;
+  if (err == 0 && ::rename(temp.c_str(), path.c_str()) != 0) err = errno;
+  if (err != 0) {
+    ::unlink(temp.c_str());
+    throw std::system_error(err, std::generic_category(), "cannot write " + path);
+  }
+}
+
+HeartbeatWriter::HeartbeatWriter(std::string path, StreamStatus& status, const Logger& log)
+    : path_(std::move(path)), status_(status), log_(log) {
+  try {
+    write_file_atomically(path_, heartbeat_json(status_.snapshot()).dump());
+  } catch (const std::system_error& e) {
+    throw FatalError(ExitCode::usage, fmt::format("--heartbeat: {}", e.what()));
+  }
+  status_.set_on_change([this] { poke(); });
+  thread_ = std::thread([this] { run(); });
+}
+
+HeartbeatWriter::~HeartbeatWriter() { finish(); }
+
+void HeartbeatWriter::poke() {
+  {
+    std::lock_guard lock(mutex_);
+    poked_ = true;
+  }
+  wake_.notify_one();
+}
+
+void HeartbeatWriter::finish() {
+  {
+    std::lock_guard lock(mutex_);
+    if (done_) return;
+    done_ = true;
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+  status_.set_on_change(nullptr);
+  write_once();
+}
+
+void HeartbeatWriter::run() {
+  std::unique_lock lock(mutex_);
+  while (!done_) {
+    wake_.wait_for(lock, k_period, [this] { return poked_ || done_; });
+    if (done_) break;
+    poked_ = false;
+    lock.unlock();
+    write_once();
+    lock.lock();
+  }
+}
+
+void HeartbeatWriter::write_once() {
+  try {
+    write_file_atomically(path_, heartbeat_json(status_.snapshot()).dump());
+  } catch (const std::exception& e) {
+    auto now = std::chrono::steady_clock::now();
+    if (last_failure_log_ == std::chrono::steady_clock::time_point{} ||
+        now - last_failure_log_ > std::chrono::minutes(1)) {
+      last_failure_log_ = now;
+      log_.warning("heartbeat: {}", e.what());
+    }
+  }
+}
+
+}  // namespace bambu

@@ -1,0 +1,73 @@
+// The heartbeat file: a JSON object describing the stream, replaced
+// atomically (written to a temporary file, then renamed over the old one) so
+// a reader (Home Assistant, a Docker health check, `cat`) never sees half of it.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "core/log.h"
+#include "heartbeat/stream_status.h"
+
+namespace bambu {
+
+/// Formats `t` as RFC 3339 UTC with milliseconds, e.g. "2026-11-21T05:01:40.123Z".
+std::string format_rfc3339(std::chrono::system_clock::time_point t);
+
+/// The heartbeat JSON object of `status`. Fields: state, pid, source, host,
+/// port, started_at, updated_at, last_frame_at (RFC 3339 UTC strings;
+/// last_frame_at is null before the first frame), frames, bytes, dropped,
+/// skipped, reconnects (counts), fps (frames per second over the last 10 s,
+/// rounded to 0.01), last_error (string; null if none).
+nlohmann::json heartbeat_json(const StatusSnapshot& status);
+
+/// Replaces the file at `path` with `content`: writes `path`.tmp.<pid>, then
+/// rename(2)s it over `path`. Throws std::system_error (message names the
+/// path) if the directory is not writable or the disk is full; the temporary
+/// file is removed on failure.
+void write_file_atomically(const std::string& path, std::string_view content);
+
+/// Publishes a StreamStatus to a heartbeat file from its own thread: once a
+/// second, at once after every state change (StreamStatus::on_change), and a
+/// final time on finish(). Write failures are logged (at most once a minute)
+/// and never stop the stream.
+class HeartbeatWriter {
+ public:
+  /// Period between regular rewrites.
+  static constexpr std::chrono::milliseconds k_period{1000};
+
+  /// Writes the first heartbeat synchronously, then starts the thread.
+  /// Throws FatalError(usage) if that first write fails (a wrong path should
+  /// fail at start, not silently). Hooks itself into status.set_on_change().
+  HeartbeatWriter(std::string path, StreamStatus& status, const Logger& log);
+  /// Calls finish().
+  ~HeartbeatWriter();
+  HeartbeatWriter(const HeartbeatWriter&) = delete;
+  HeartbeatWriter& operator=(const HeartbeatWriter&) = delete;
+
+  /// Wakes the thread to write now (called on state changes).
+  void poke();
+  /// Stops the thread and writes the final heartbeat. Idempotent.
+  void finish();
+
+ private:
+  void run();
+  void write_once();
+
+  std::string path_;
+  StreamStatus& status_;
+  const Logger& log_;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool poked_ = false;
+  bool done_ = false;
+  std::chrono::steady_clock::time_point last_failure_log_{};
+  std::thread thread_;  // last: starts after the members it uses exist
+};
+
+}  // namespace bambu

@@ -1,0 +1,107 @@
+#include "heartbeat/stream_status.h"
+
+#include <unistd.h>
+
+namespace bambu {
+
+std::string_view to_string(StreamState state) {
+  switch (state) {
+    case StreamState::connecting: return "connecting";
+    case StreamState::streaming: return "streaming";
+    case StreamState::reconnecting: return "reconnecting";
+    case StreamState::stopped: return "stopped";
+    case StreamState::failed: return "failed";
+  }
+  return "unknown";
+}
+
+StreamStatus::StreamStatus(std::string source, std::string host, std::uint16_t port) {
+  status_.pid = static_cast<long>(::getpid());
+  status_.source = std::move(source);
+  status_.host = std::move(host);
+  status_.port = port;
+  status_.started_at = std::chrono::system_clock::now();
+}
+
+void StreamStatus::set_on_change(std::function<void()> on_change) {
+  std::lock_guard lock(mutex_);
+  on_change_ = std::move(on_change);
+}
+
+void StreamStatus::set_state(StreamState state, std::string error) {
+  bool changed = false;
+  std::function<void()> notify;
+  {
+    std::lock_guard lock(mutex_);
+    if (status_.state != state) {
+      status_.state = state;
+      changed = true;
+    }
+    if (!error.empty() && error != status_.last_error) {
+      status_.last_error = std::move(error);
+      changed = true;
+    }
+    if (changed) notify = on_change_;
+  }
+  if (notify) notify();
+}
+
+void StreamStatus::set_error(std::string error) {
+  std::lock_guard lock(mutex_);
+  status_.last_error = std::move(error);
+}
+
+void StreamStatus::set_endpoint(std::string host, std::uint16_t port) {
+  std::lock_guard lock(mutex_);
+  status_.host = std::move(host);
+  status_.port = port;
+}
+
+void StreamStatus::count_written(std::size_t bytes) {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  ++status_.frames;
+  status_.bytes += bytes;
+  status_.last_frame_at = std::chrono::system_clock::now();
+  recent_frames_.push_back(now);
+  while (!recent_frames_.empty() && now - recent_frames_.front() > k_fps_window) recent_frames_.pop_front();
+}
+
+void StreamStatus::count_dropped() {
+  std::lock_guard lock(mutex_);
+  ++status_.dropped;
+}
+
+void StreamStatus::count_skipped() {
+  std::lock_guard lock(mutex_);
+  ++status_.skipped;
+}
+
+void StreamStatus::count_reconnect() {
+  std::lock_guard lock(mutex_);
+  ++status_.reconnects;
+}
+
+StreamState StreamStatus::state() const {
+  std::lock_guard lock(mutex_);
+  return status_.state;
+}
+
+StatusSnapshot StreamStatus::snapshot() const {
+  auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex_);
+  StatusSnapshot copy = status_;
+  copy.updated_at = std::chrono::system_clock::now();
+  std::size_t in_window = 0;
+  for (auto it = recent_frames_.rbegin(); it != recent_frames_.rend() && now - *it <= k_fps_window; ++it) {
+    ++in_window;
+  }
+  // Over the whole window, or since the start if that is shorter, so the
+  // first seconds do not read as a low rate.
+  auto since_start = std::chrono::duration<double>(copy.updated_at - copy.started_at).count();
+  double window = std::min<double>(static_cast<double>(k_fps_window.count()), std::max(since_start, 1.0));
+  copy.fps = static_cast<double>(in_window) / window;
+  return copy;
+}
+
+}  // namespace bambu

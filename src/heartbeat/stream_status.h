@@ -1,0 +1,83 @@
+// StreamStatus: the live counters and state of one stream, shared between the
+// session thread, the stdout writer thread and the heartbeat writer.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace bambu {
+
+/// The stream's state as published in the heartbeat's `state` field.
+enum class StreamState {
+  connecting,    ///< dialling the printer for the first time
+  streaming,     ///< frames are arriving
+  reconnecting,  ///< the stream was lost; retrying within --retry-for
+  stopped,       ///< ended cleanly (exit code 0)
+  failed,        ///< ended with an error (non-zero exit code); see last_error
+};
+
+/// The JSON word for `state`, e.g. "streaming".
+std::string_view to_string(StreamState state);
+
+/// A consistent copy of the status at one moment.
+struct StatusSnapshot {
+  StreamState state = StreamState::connecting;
+  long pid = 0;
+  std::string source;  ///< "jpeg"
+  std::string host;
+  std::uint16_t port = 0;
+  std::chrono::system_clock::time_point started_at;
+  std::chrono::system_clock::time_point updated_at;  ///< when the snapshot was taken
+  std::uint64_t frames = 0;    ///< frames written to stdout
+  std::uint64_t bytes = 0;     ///< bytes written to stdout
+  std::uint64_t dropped = 0;   ///< frames dropped because stdout's reader was too slow
+  std::uint64_t skipped = 0;   ///< payloads skipped because they were not whole JPEGs
+  double fps = 0;              ///< frames written per second over the last 10 s
+  std::optional<std::chrono::system_clock::time_point> last_frame_at;  ///< last frame written
+  std::uint64_t reconnects = 0;  ///< sessions dialled after the first
+  std::string last_error;        ///< one line; empty if none yet
+};
+
+/// Thread-safe holder of the stream's status. Every method may be called
+/// from any thread; none blocks beyond a short mutex hold.
+class StreamStatus {
+ public:
+  /// Window over which `fps` is computed.
+  static constexpr std::chrono::seconds k_fps_window{10};
+
+  StreamStatus(std::string source, std::string host, std::uint16_t port);
+
+  /// Sets the function called (outside the lock, on the changing thread)
+  /// after every state change; nullptr removes it.
+  void set_on_change(std::function<void()> on_change);
+
+  /// Changes the state; `error` (if not empty) becomes last_error. Calls
+  /// on_change if the state or error changed.
+  void set_state(StreamState state, std::string error = {});
+  /// Records an error without changing the state.
+  void set_error(std::string error);
+  /// Updates host and port (the demo learns its port after start).
+  void set_endpoint(std::string host, std::uint16_t port);
+  /// A frame of `bytes` bytes was written to stdout.
+  void count_written(std::size_t bytes);
+  void count_dropped();
+  void count_skipped();
+  void count_reconnect();
+
+  StreamState state() const;
+  StatusSnapshot snapshot() const;
+
+ private:
+  mutable std::mutex mutex_;
+  StatusSnapshot status_;
+  std::deque<std::chrono::steady_clock::time_point> recent_frames_;  // within k_fps_window
+  std::function<void()> on_change_;
+};
+
+}  // namespace bambu

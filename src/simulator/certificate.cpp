@@ -1,0 +1,70 @@
+#include "simulator/certificate.h"
+
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/ec.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/rand.h>
+
+#include <stdexcept>
+
+namespace bambu {
+
+namespace {
+[[noreturn]] void openssl_failure(const char* what) {
+  char text[256] = "unknown error";
+  if (unsigned long code = ERR_get_error(); code != 0) ERR_error_string_n(code, text, sizeof text);
+  ERR_clear_error();
+  throw std::runtime_error(std::string("simulator certificate: ") + what + ": " + text);
+}
+}  // namespace
+
+Certificate make_self_signed_certificate(const std::string& common_name,
+                                         std::chrono::system_clock::time_point not_before,
+                                         std::chrono::system_clock::time_point not_after) {
+  Certificate result;
+  // P-256: generated in well under a millisecond, so every simulator start
+  // can have a fresh key.
+  result.key.reset(EVP_EC_gen("P-256"));
+  if (!result.key) openssl_failure("EVP_EC_gen");
+  result.cert.reset(X509_new());
+  if (!result.cert) openssl_failure("X509_new");
+  X509* cert = result.cert.get();
+  X509_set_version(cert, X509_VERSION_3);
+
+  unsigned char serial_bytes[16];
+  if (RAND_bytes(serial_bytes, sizeof serial_bytes) != 1) openssl_failure("RAND_bytes");
+  serial_bytes[0] &= 0x7F;  // a positive serial number
+  std::unique_ptr<BIGNUM, decltype(&BN_free)> bn(BN_bin2bn(serial_bytes, sizeof serial_bytes, nullptr), BN_free);
+  if (!bn || BN_to_ASN1_INTEGER(bn.get(), X509_get_serialNumber(cert)) == nullptr) openssl_failure("serial");
+
+  using std::chrono::system_clock;
+  auto now = system_clock::now();
+  auto offset = [now](system_clock::time_point t) {
+    return static_cast<long>(std::chrono::duration_cast<std::chrono::seconds>(t - now).count());
+  };
+  if (X509_time_adj_ex(X509_getm_notBefore(cert), 0, offset(not_before), nullptr) == nullptr ||
+      X509_time_adj_ex(X509_getm_notAfter(cert), 0, offset(not_after), nullptr) == nullptr) {
+    openssl_failure("validity");
+  }
+  X509_NAME* name = X509_get_subject_name(cert);
+  if (X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
+                                 reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0) != 1) {
+    openssl_failure("subject");
+  }
+  X509_set_issuer_name(cert, name);
+  if (X509_set_pubkey(cert, result.key.get()) != 1) openssl_failure("X509_set_pubkey");
+  if (X509_sign(cert, result.key.get(), EVP_sha256()) == 0) openssl_failure("X509_sign");
+  return result;
+}
+
+std::string certificate_pem(X509* cert) {
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) openssl_failure("PEM_write_bio_X509");
+  char* data = nullptr;
+  long len = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(len));
+}
+
+}  // namespace bambu

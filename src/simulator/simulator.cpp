@@ -1,0 +1,295 @@
+#include "simulator/simulator.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <list>
+#include <mutex>
+#include <system_error>
+#include <thread>
+
+#include "protocol/frame_parser.h"
+#include "protocol/login.h"
+#include "simulator/certificate.h"
+#include "simulator/jpeg_maker.h"
+#include "stream/camera_client.h"
+#include "transport/socket.h"
+#include "transport/tls.h"
+
+namespace bambu {
+
+namespace {
+
+// How long a client gets for its handshake and login; a real printer's
+// limit is unknown, 10 s is generous for loopback and LAN.
+constexpr auto k_login_timeout = std::chrono::seconds(10);
+// How long one frame may take to send before the session is dropped.
+constexpr auto k_send_timeout = std::chrono::seconds(10);
+// How often the accept loop reaps finished sessions and waiting clients
+// re-check for a free slot.
+constexpr auto k_housekeeping = std::chrono::milliseconds(50);
+// The size field sent by the `oversize` fault: far over k_max_frame_size.
+constexpr std::uint32_t k_oversize = 0x7FFFFFF0;
+
+std::vector<std::uint8_t> frame_bytes(const std::vector<std::uint8_t>& payload) {
+  std::vector<std::uint8_t> bytes(k_frame_header_size + payload.size());
+  encode_frame_header(FrameHeader{static_cast<std::uint32_t>(payload.size()), 0, 1, 0},
+                      std::span<std::uint8_t, k_frame_header_size>(bytes.data(), k_frame_header_size));
+  std::copy(payload.begin(), payload.end(), bytes.begin() + k_frame_header_size);
+  return bytes;
+}
+
+}  // namespace
+
+struct Simulator::Impl {
+  struct Session {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done = std::make_shared<std::atomic<bool>>(false);
+  };
+
+  Impl(const SimulateConfig& c, const Logger& l)
+      : config(c),
+        log(l),
+        certificate(make_self_signed_certificate(config.serial,
+                                                 std::chrono::system_clock::now() - std::chrono::hours(1),
+                                                 std::chrono::system_clock::now() + std::chrono::hours(24 * 3650))),
+        tls_context(TlsContext::server(certificate.cert.get(), certificate.key.get())),
+        listener(tcp_listen(config.listen_host, config.listen_port)),
+        port(local_port(listener.get())),
+        maker(config.width, config.height) {
+    if (!config.record_path.empty()) {
+      record.reset(::open(config.record_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+      if (!record) throw std::system_error(errno, std::generic_category(), "--record " + config.record_path);
+    }
+    if (!config.cert_out.empty()) {
+      std::string pem = certificate_pem(certificate.cert.get());
+      UniqueFd out(::open(config.cert_out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+      if (!out || write_all_fd(out.get(), pem.data(), pem.size()) != 0) {
+        throw std::system_error(errno, std::generic_category(), "--cert-out " + config.cert_out);
+      }
+    }
+  }
+
+  // Waits for a free session slot. Returns false if the client left or the
+  // simulator stops first. A waiting client gets no ServerHello, as with the
+  // printer when its camera slots are taken.
+  bool acquire_slot(int fd) {
+    std::unique_lock lock(slot_mutex);
+    while (active_sessions >= config.max_sessions) {
+      if (stop.stop_requested()) return false;
+      pollfd p{fd, POLLRDHUP, 0};
+      if (::poll(&p, 1, 0) > 0 && (p.revents & (POLLRDHUP | POLLHUP | POLLERR)) != 0) return false;
+      slot_freed.wait_for(lock, k_housekeeping);
+    }
+    ++active_sessions;
+    return true;
+  }
+
+  void release_slot() {
+    {
+      std::lock_guard lock(slot_mutex);
+      --active_sessions;
+    }
+    slot_freed.notify_all();
+  }
+
+  std::vector<std::uint8_t> make_frame() {
+    std::lock_guard lock(maker_mutex);
+    return maker.make(++frame_number, std::chrono::system_clock::now());
+  }
+
+  void record_frame(const std::vector<std::uint8_t>& jpeg) {
+    if (!record) return;
+    std::lock_guard lock(record_mutex);
+    write_all_fd(record.get(), jpeg.data(), jpeg.size());
+  }
+
+  // Reads the 80-byte login. Returns false (and says why in `why`) if the
+  // client does not send it in time.
+  bool read_login(TlsStream& tls, LoginPacket& packet, std::string& why) {
+    std::size_t got = 0;
+    Deadline deadline = Clock::now() + k_login_timeout;
+    while (got < packet.size()) {
+      TlsResult r = tls.read_some(std::span(packet).subspan(got), deadline, stop);
+      if (r.status != TlsStatus::ok) {
+        why = r.status == TlsStatus::timed_out ? "no login within 10 s" : "closed before the login: " + r.detail;
+        return false;
+      }
+      got += r.bytes;
+    }
+    return true;
+  }
+
+  // Sleeps until `until` while watching the client. Returns false (with the
+  // reason) if the client closed the session or the simulator stops.
+  bool idle_until(TlsStream& tls, Deadline until, std::string& why) {
+    std::uint8_t scratch[256];
+    for (;;) {
+      TlsResult r = tls.read_some(scratch, until, stop);
+      switch (r.status) {
+        case TlsStatus::timed_out: return true;
+        case TlsStatus::ok: continue;  // clients never need to send anything more; ignore it
+        case TlsStatus::stopped: why = "simulator stopping"; return false;
+        case TlsStatus::closed: why = "closed by the client"; return false;
+        case TlsStatus::failed: why = "client connection failed: " + r.detail; return false;
+      }
+    }
+  }
+
+  bool send(TlsStream& tls, std::span<const std::uint8_t> bytes, std::string& why) {
+    TlsResult r = tls.write_all(bytes, Clock::now() + k_send_timeout, stop);
+    if (r.status == TlsStatus::ok) return true;
+    why = r.status == TlsStatus::stopped ? "simulator stopping" : "send failed: " + r.detail;
+    return false;
+  }
+
+  void serve(UniqueFd fd, std::uint64_t id) {
+    if (!acquire_slot(fd.get())) {
+      log.debug("session {}: client left while waiting for a free slot", id);
+      return;
+    }
+    std::string why = "ended";
+    {
+      TlsStream tls(tls_context, std::move(fd), TlsStream::Role::server);
+      why = stream_to(tls, id);
+      tls.close(Clock::now() + std::chrono::milliseconds(200));
+    }
+    log.info("session {} closed: {}", id, why);
+    release_slot();
+  }
+
+  // The session after the slot is taken; returns why it ended.
+  std::string stream_to(TlsStream& tls, std::uint64_t id) {
+    TlsResult hs = tls.handshake(Clock::now() + k_login_timeout, stop);
+    if (hs.status != TlsStatus::ok) return "TLS handshake failed: " + hs.detail;
+    LoginPacket packet{};
+    std::string why;
+    if (!read_login(tls, packet, why)) return why;
+    Login login = parse_login_packet(packet);
+    if (login.type != k_login_type_start_video || login.user != k_login_user ||
+        login.access_code != config.access_code) {
+      // As the printer does: no error on the wire, the connection just closes.
+      return "wrong login (user or access code); closed without a frame";
+    }
+    log.info("session {} opened: streaming at {} fps", id, config.fps);
+    SimulatorFault fault = SimulatorFault::none;
+    if (config.fault != SimulatorFault::none && !fault_used.exchange(true)) fault = config.fault;
+
+    const auto interval = seconds_to_duration(1.0 / config.fps);
+    Deadline next = Clock::now();
+    for (std::uint64_t sent = 0;; ++sent) {
+      if (!idle_until(tls, next, why)) return why;
+      if (fault != SimulatorFault::none && sent == config.fault_after) {
+        if (auto ended = inject(tls, fault)) return *ended;
+      }
+      std::vector<std::uint8_t> jpeg = make_frame();
+      if (!send(tls, frame_bytes(jpeg), why)) return why;
+      record_frame(jpeg);
+      std::uint64_t total = ++frames_sent;
+      if (config.frames != 0 && total >= config.frames) {
+        stop.request_stop(StopReason::requested);
+        return "sent --frames " + std::to_string(config.frames) + " frames";
+      }
+      next += interval;
+      if (next < Clock::now()) next = Clock::now();  // fell behind: do not burst
+    }
+  }
+
+  // Applies `fault`. Returns the reason the session ends, or nullopt if it
+  // carries on streaming afterwards.
+  std::optional<std::string> inject(TlsStream& tls, SimulatorFault fault) {
+    std::string why;
+    switch (fault) {
+      case SimulatorFault::none: return std::nullopt;
+      case SimulatorFault::drop_mid_frame: {
+        std::vector<std::uint8_t> bytes = frame_bytes(make_frame());
+        if (!send(tls, std::span(bytes).first(bytes.size() / 2), why)) return why;
+        tls.abort();
+        return "fault drop-mid-frame: dropped the connection mid-frame";
+      }
+      case SimulatorFault::stall:
+        idle_until(tls, Clock::time_point::max(), why);
+        return "fault stall: " + why;
+      case SimulatorFault::oversize: {
+        std::array<std::uint8_t, k_frame_header_size> header{};
+        encode_frame_header(FrameHeader{k_oversize, 0, 1, 0}, header);
+        if (!send(tls, header, why)) return why;
+        idle_until(tls, Clock::time_point::max(), why);
+        return "fault oversize: " + why;
+      }
+      case SimulatorFault::non_jpeg: {
+        std::vector<std::uint8_t> garbage(1000, 0x55);
+        if (!send(tls, frame_bytes(garbage), why)) return why;
+        return std::nullopt;
+      }
+    }
+    return std::nullopt;
+  }
+
+  void run(const StopFlag& outer) {
+    std::list<Session> sessions;
+    std::uint64_t next_id = 0;
+    while (!stop.stop_requested()) {
+      if (outer.stop_requested()) stop.request_stop(StopReason::requested);
+      pollfd fds[3] = {{listener.get(), POLLIN, 0}, {outer.fd(), POLLIN, 0}, {stop.fd(), POLLIN, 0}};
+      ::poll(fds, 3, static_cast<int>(k_housekeeping.count()));
+      if (fds[0].revents & POLLIN) {
+        while (UniqueFd client = tcp_accept(listener.get())) {
+          std::uint64_t id = ++next_id;
+          log.debug("session {}: TCP connection accepted", id);
+          Session& s = sessions.emplace_back();
+          s.thread = std::thread([this, fd = std::move(client), id, done = s.done]() mutable {
+            serve(std::move(fd), id);
+            done->store(true);
+          });
+        }
+      }
+      sessions.remove_if([](Session& s) {
+        if (!s.done->load()) return false;
+        s.thread.join();
+        return true;
+      });
+    }
+    stop.request_stop(StopReason::requested);
+    for (auto& s : sessions) s.thread.join();
+  }
+
+  const SimulateConfig config;
+  const Logger& log;
+  Certificate certificate;
+  TlsContext tls_context;
+  UniqueFd listener;
+  std::uint16_t port;
+  std::mutex maker_mutex;
+  JpegMaker maker;
+  std::uint64_t frame_number = 0;  // guarded by maker_mutex
+  std::mutex record_mutex;
+  UniqueFd record;
+  std::mutex slot_mutex;
+  std::condition_variable slot_freed;
+  int active_sessions = 0;
+  std::atomic<std::uint64_t> frames_sent{0};
+  std::atomic<bool> fault_used{false};
+  StopFlag stop;  // raised by the outer stop, or after --frames
+};
+
+Simulator::Simulator(const SimulateConfig& config, const Logger& log)
+    : impl_(std::make_unique<Impl>(config, log)) {}
+
+Simulator::~Simulator() = default;
+
+std::uint16_t Simulator::port() const { return impl_->port; }
+
+std::string Simulator::fingerprint() const {
+  Fingerprint fp{};
+  unsigned int len = 0;
+  X509_digest(impl_->certificate.cert.get(), EVP_sha256(), fp.data(), &len);
+  return format_fingerprint(fp);
+}
+
+void Simulator::run(const StopFlag& stop) { impl_->run(stop); }
+
+}  // namespace bambu

@@ -1,0 +1,176 @@
+#include "transport/socket.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <system_error>
+
+namespace bambu {
+
+void UniqueFd::reset(int fd) {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = fd;
+}
+
+WaitResult wait_fd(int fd, short events, Deadline deadline, const StopFlag& stop) {
+  for (;;) {
+    if (stop.stop_requested()) return WaitResult::stopped;
+    pollfd fds[2] = {{fd, events, 0}, {stop.fd(), POLLIN, 0}};
+    int n = ::poll(fds, 2, poll_timeout_ms(deadline));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::system_error(errno, std::generic_category(), "poll");
+    }
+    if (fds[1].revents != 0 || stop.stop_requested()) return WaitResult::stopped;
+    if (fds[0].revents != 0) return WaitResult::ready;
+    if (Clock::now() >= deadline) return WaitResult::timeout;
+  }
+}
+
+namespace {
+
+void set_nodelay(int fd) {
+  int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+ConnectStatus status_for_errno(int err) {
+  switch (err) {
+    case ECONNREFUSED: return ConnectStatus::refused;
+    case ETIMEDOUT: return ConnectStatus::timed_out;
+    case EHOSTUNREACH:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case ENETDOWN: return ConnectStatus::unreachable;
+    default: return ConnectStatus::failed;
+  }
+}
+
+struct AddrInfoDeleter {
+  void operator()(addrinfo* ai) const { ::freeaddrinfo(ai); }
+};
+
+// One non-blocking connect attempt to one address.
+ConnectResult connect_one(const addrinfo& ai, Deadline deadline, const StopFlag& stop) {
+  ConnectResult result;
+  UniqueFd fd(::socket(ai.ai_family, ai.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai.ai_protocol));
+  if (!fd) {
+    result.detail = std::strerror(errno);
+    return result;
+  }
+  if (::connect(fd.get(), ai.ai_addr, ai.ai_addrlen) != 0 && errno != EINPROGRESS) {
+    result.status = status_for_errno(errno);
+    result.detail = std::strerror(errno);
+    return result;
+  }
+  switch (wait_fd(fd.get(), POLLOUT, deadline, stop)) {
+    case WaitResult::stopped:
+      result.status = ConnectStatus::stopped;
+      result.detail = "stopped";
+      return result;
+    case WaitResult::timeout:
+      result.status = ConnectStatus::timed_out;
+      result.detail = "no answer";
+      return result;
+    case WaitResult::ready: break;
+  }
+  int err = 0;
+  socklen_t len = sizeof err;
+  ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
+  if (err != 0) {
+    result.status = status_for_errno(err);
+    result.detail = std::strerror(err);
+    return result;
+  }
+  set_nodelay(fd.get());
+  result.status = ConnectStatus::connected;
+  result.fd = std::move(fd);
+  return result;
+}
+
+}  // namespace
+
+ConnectResult tcp_connect(const std::string& host, std::uint16_t port, Deadline deadline,
+                          const StopFlag& stop) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+  addrinfo* raw = nullptr;
+  std::string service = std::to_string(port);
+  int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &raw);
+  if (rc != 0) {
+    ConnectResult result;
+    result.status = ConnectStatus::resolve_failed;
+    result.detail = rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc);
+    return result;
+  }
+  std::unique_ptr<addrinfo, AddrInfoDeleter> list(raw);
+  ConnectResult last;
+  for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
+    last = connect_one(*ai, deadline, stop);
+    if (last.status == ConnectStatus::connected || last.status == ConnectStatus::stopped ||
+        last.status == ConnectStatus::timed_out) {
+      return last;
+    }
+  }
+  return last;
+}
+
+UniqueFd tcp_listen(const std::string& host, std::uint16_t port, int backlog) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+  addrinfo* raw = nullptr;
+  std::string service = std::to_string(port);
+  int rc = ::getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &raw);
+  if (rc != 0) {
+    throw std::system_error(EINVAL, std::generic_category(),
+                            "cannot resolve listen address " + host + ": " + ::gai_strerror(rc));
+  }
+  std::unique_ptr<addrinfo, AddrInfoDeleter> list(raw);
+  int err = 0;
+  for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
+    UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));
+    if (!fd) {
+      err = errno;
+      continue;
+    }
+    int one = 1;
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (::bind(fd.get(), ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd.get(), backlog) == 0) {
+      return fd;
+    }
+    err = errno;
+  }
+  throw std::system_error(err, std::generic_category(),
+                          "cannot listen on " + host + ":" + std::to_string(port));
+}
+
+std::uint16_t local_port(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    throw std::system_error(errno, std::generic_category(), "getsockname");
+  }
+  if (addr.ss_family == AF_INET6) return ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+  return ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+}
+
+UniqueFd tcp_accept(int fd) {
+  UniqueFd client(::accept4(fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC));
+  if (client) set_nodelay(client.get());
+  return client;
+}
+
+}  // namespace bambu

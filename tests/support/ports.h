@@ -1,0 +1,73 @@
+// LoopbackPort: a TCP port on 127.0.0.1 reserved by the test, for tests that
+// need a connection to be refused or to hang after the TCP handshake.
+#pragma once
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdint>
+#include <system_error>
+
+namespace bambu::test {
+
+/// A TCP socket bound to 127.0.0.1 on an ephemeral port, held for the
+/// lifetime of the object (the socket is closed by the destructor).
+///
+/// listen = false: bound but not listening, so connects to the port are
+/// refused (ECONNREFUSED) for as long as it lives, and no other process can
+/// take the port (SO_REUSEADDR/SO_REUSEPORT are not set).
+///
+/// listen = true: listening with a backlog of kBacklog but never accepting:
+/// the kernel completes TCP handshakes, and nobody ever reads or answers (a
+/// TLS ClientHello stays unanswered). Once more than kBacklog connections
+/// are pending, further connects hang in SYN retries instead.
+///
+/// The descriptor is O_CLOEXEC, so child processes do not inherit it.
+/// Not copyable or movable.
+class LoopbackPort {
+ public:
+  /// Connections the kernel completes and queues without anyone accepting.
+  static constexpr int kBacklog = 64;
+
+  /// Creates, binds (and if `listen`, listens on) the socket. Throws
+  /// std::system_error if socket, bind, listen or getsockname fails.
+  explicit LoopbackPort(bool listen) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd_ < 0) fail("socket");
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    addr.sin_port = 0;  // ephemeral, chosen by the kernel
+    if (::bind(fd_, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) fail("bind");
+    if (listen && ::listen(fd_, kBacklog) != 0) fail("listen");
+    socklen_t len = sizeof addr;
+    if (::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) fail("getsockname");
+    port_ = ntohs(addr.sin_port);
+  }
+  /// Closes the socket, releasing the port (pending connections get a reset).
+  ~LoopbackPort() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  LoopbackPort(const LoopbackPort&) = delete;
+  LoopbackPort& operator=(const LoopbackPort&) = delete;
+
+  /// The port number (host byte order), never 0.
+  std::uint16_t port() const { return port_; }
+
+ private:
+  /// Closes the socket and throws std::system_error for errno.
+  [[noreturn]] void fail(const char* what) {
+    const int err = errno;
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    throw std::system_error(err, std::generic_category(), what);
+  }
+
+  int fd_ = -1;
+  std::uint16_t port_ = 0;
+};
+
+}  // namespace bambu::test

@@ -1,0 +1,191 @@
+// Command-line parsing: names, environment variables, validation, exit codes.
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <initializer_list>
+
+#include "cli/cli.h"
+
+using namespace bambu;
+
+namespace {
+
+// Clears the variables the CLI reads, so the machine's environment cannot leak in.
+struct CleanEnv {
+  CleanEnv() { clear(); }
+  ~CleanEnv() { clear(); }
+  static void clear() {
+    for (const char* name : {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL", "PRINTER_SOURCE",
+                             "BAMBU_HEARTBEAT"}) {
+      ::unsetenv(name);
+    }
+  }
+};
+
+ParsedCommand parse(std::initializer_list<const char*> args) {
+  std::vector<const char*> argv{"bambu-stream"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+StreamConfig stream(std::initializer_list<const char*> args) {
+  return std::get<StreamConfig>(parse(args).command);
+}
+
+// The usage error's message, or "" if parsing succeeded.
+std::string usage_error(std::initializer_list<const char*> args) {
+  try {
+    parse(args);
+  } catch (const FatalError& e) {
+    CHECK(e.code() == ExitCode::usage);
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("defaults for a P1/A1 printer") {
+  CleanEnv env;
+  auto c = stream({"--host", "192.0.2.10", "--access-code", "12345678"});
+  CHECK(c.host == "192.0.2.10");
+  CHECK(c.access_code == "12345678");
+  CHECK(c.source == SourceChoice::jpeg);
+  CHECK(c.port == 6000);
+  CHECK(c.format == OutputFormat::mjpeg);
+  CHECK(c.frames == 0);
+  CHECK(c.start_timeout_s == 15);
+  CHECK(c.stall_timeout_s == 20);
+  CHECK(c.retry_for_s == 120);
+  CHECK(c.backoff_initial_s == 1);
+  CHECK(c.backoff_max_s == 15);
+  CHECK(c.log_level == LogLevel::info);
+  CHECK_FALSE(c.tls.fingerprint);
+  CHECK(c.tls.ca_file.empty());
+  CHECK_FALSE(c.demo);
+}
+
+TEST_CASE("every option is read") {
+  CleanEnv env;
+  auto c = stream({"--host", "printer.lan", "--access-code", "abcdefgh", "--serial", "01S00C000000000", "--source",
+                   "JPEG", "--port", "7000", "--format", "mjpeg", "--frames", "1", "--heartbeat", "/tmp/hb.json",
+                   "--start-timeout", "2.5", "--stall-timeout", "30", "--retry-for", "0", "--ca-file", "/x.pem",
+                   "--tls-fingerprint", std::string(64, 'A').c_str(), "-v"});
+  CHECK(c.host == "printer.lan");
+  CHECK(c.serial == "01S00C000000000");
+  CHECK(c.port == 7000);
+  CHECK(c.frames == 1);
+  CHECK(c.heartbeat_path == "/tmp/hb.json");
+  CHECK(c.start_timeout_s == 2.5);
+  CHECK(c.stall_timeout_s == 30);
+  CHECK(c.retry_for_s == 0);
+  CHECK(c.tls.ca_file == "/x.pem");
+  CHECK(c.tls.expected_cn == "01S00C000000000");  // --serial with --ca-file checks the CN
+  REQUIRE(c.tls.fingerprint);
+  CHECK((*c.tls.fingerprint)[0] == 0xAA);
+  CHECK(c.log_level == LogLevel::debug);
+}
+
+TEST_CASE("environment variables fill options; the command line wins; empty counts as unset") {
+  CleanEnv env;
+  ::setenv("PRINTER_ADDRESS", "192.0.2.20", 1);
+  ::setenv("PRINTER_ACCESS_CODE", "87654321", 1);
+  ::setenv("PRINTER_SERIAL", "01P00A000000001", 1);
+  ::setenv("BAMBU_HEARTBEAT", "/run/hb.json", 1);
+  ::setenv("PRINTER_SOURCE", "jpeg", 1);
+  auto c = stream({});
+  CHECK(c.host == "192.0.2.20");
+  CHECK(c.access_code == "87654321");
+  CHECK(c.serial == "01P00A000000001");
+  CHECK(c.heartbeat_path == "/run/hb.json");
+
+  CHECK(stream({"--host", "192.0.2.30"}).host == "192.0.2.30");
+
+  ::setenv("PRINTER_ACCESS_CODE", "", 1);
+  CHECK_THAT(usage_error({}), Catch::Contains("no access code given"));
+}
+
+TEST_CASE("--access-code-file: the first line without its newline, and it wins") {
+  CleanEnv env;
+  char path[] = "/tmp/bambu-code-XXXXXX";
+  int fd = ::mkstemp(path);
+  REQUIRE(fd >= 0);
+  ::close(fd);
+  std::ofstream(path) << "secret99\r\n";
+  auto c = stream({"--host", "h", "--access-code", "other123", "--access-code-file", path});
+  CHECK(c.access_code == "secret99");
+
+  std::ofstream(path) << "\n";
+  CHECK_THAT(usage_error({"--host", "h", "--access-code-file", path}), Catch::Contains("empty"));
+  ::unlink(path);
+  CHECK_THAT(usage_error({"--host", "h", "--access-code-file", path}), Catch::Contains("cannot read"));
+}
+
+TEST_CASE("missing or bad options are usage errors that say what to do") {
+  CleanEnv env;
+  CHECK_THAT(usage_error({"--access-code", "12345678"}), Catch::Contains("--host"));
+  CHECK_THAT(usage_error({"--host", "h"}), Catch::Contains("--access-code"));
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", std::string(33, 'x').c_str()}),
+             Catch::Contains("1 to 32 characters"));
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--tls-fingerprint", "abcd"}),
+             Catch::Contains("64 hex digits"));
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "-v", "-q"}), Catch::Contains("-v and -q"));
+  CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--port", "70000"}).empty());
+  CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--start-timeout", "0"}).empty());
+  CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--format", "h264"}).empty());
+  CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--bogus"}).empty());
+  CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--source", "webrtc"}).empty());
+}
+
+TEST_CASE("RTSPS is refused clearly until it is supported") {
+  CleanEnv env;
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--source", "rtsps"}),
+             Catch::Contains("not supported yet"));
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--serial", "00M09A000000000"}),
+             Catch::Contains("X1/X1C") && Catch::Contains("--source jpeg"));
+  // auto with a P1/A1 serial, an unknown serial or none: jpeg.
+  CHECK(stream({"--host", "h", "--access-code", "12345678", "--serial", "039XXXX"}).source == SourceChoice::jpeg);
+  CHECK(stream({"--host", "h", "--access-code", "12345678", "--serial", "ZZZ"}).source == SourceChoice::jpeg);
+  // forcing jpeg on an X1 serial is allowed
+  CHECK(stream({"--host", "h", "--access-code", "12345678", "--serial", "00M1", "--source", "jpeg"}).port == 6000);
+}
+
+TEST_CASE("--demo needs neither host nor access code") {
+  CleanEnv env;
+  auto c = stream({"--demo", "--frames", "3"});
+  CHECK(c.demo);
+  CHECK(c.frames == 3);
+}
+
+TEST_CASE("--help lists the exit codes; --version names the program") {
+  CleanEnv env;
+  auto help = std::get<std::string>(parse({"--help"}).command);
+  CHECK_THAT(help, Catch::Contains("Exit codes") && Catch::Contains("PRINTER_ACCESS_CODE") &&
+                       Catch::Contains("--stall-timeout") && Catch::Contains("6  TLS verification failed"));
+  CHECK_THAT(std::get<std::string>(parse({"--version"}).command), Catch::StartsWith("bambu-stream "));
+  CHECK_THAT(std::get<std::string>(parse({"simulate", "--help"}).command), Catch::Contains("--max-sessions"));
+}
+
+TEST_CASE("simulate options") {
+  CleanEnv env;
+  auto s = std::get<SimulateConfig>(
+      parse({"simulate", "--listen", "127.0.0.1:0", "--access-code", "12345678", "--fps", "30", "--frames", "9",
+             "--fault", "drop-mid-frame", "--fault-after", "2", "--max-sessions", "1"})
+          .command);
+  CHECK(s.listen_host == "127.0.0.1");
+  CHECK(s.listen_port == 0);
+  CHECK(s.fps == 30);
+  CHECK(s.frames == 9);
+  CHECK(s.fault == SimulatorFault::drop_mid_frame);
+  CHECK(s.fault_after == 2);
+  CHECK(s.max_sessions == 1);
+  auto v6 = std::get<SimulateConfig>(parse({"simulate", "--listen", "[::1]:6000", "--access-code", "1234"}).command);
+  CHECK(v6.listen_host == "::1");
+  CHECK(v6.listen_port == 6000);
+  CHECK_THAT(usage_error({"simulate", "--listen", "127.0.0.1", "--access-code", "12345678"}),
+             Catch::Contains("HOST:PORT"));
+  CHECK_FALSE(usage_error({"simulate"}).empty());  // --access-code is required
+}

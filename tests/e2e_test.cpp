@@ -1,1 +1,393 @@
+// End-to-end: the built bambu-stream binary, run as go2rtc runs it (stdout a
+// pipe, stdin /dev/null, signals by pid), against `bambu-stream simulate` on
+// 127.0.0.1 port 0. Every fault the issue lists, checked on exit codes,
+// stderr's first line, byte-exact stdout and the heartbeat file.
+#include <catch2/catch.hpp>
 
+#include <signal.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <thread>
+
+#include "support/child_process.h"
+#include "support/jpeg_info.h"
+#include "support/ports.h"
+
+using namespace std::chrono_literals;
+using bambu::test::ChildOptions;
+using bambu::test::ChildProcess;
+using bambu::test::LoopbackPort;
+using bambu::test::read_jpeg_info;
+using bambu::test::split_jpegs;
+namespace fs = std::filesystem;
+using Bytes = std::vector<std::uint8_t>;
+
+namespace {
+
+constexpr const char* k_binary = BAMBU_STREAM_BINARY;
+constexpr const char* k_code = "31415926";
+// Generous limits: CI machines are slow, ASan slower.
+constexpr auto k_wait = 20s;
+
+const std::vector<std::string> k_env_unset = {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL",
+                                              "PRINTER_SOURCE", "BAMBU_HEARTBEAT"};
+
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    char tmpl[] = "/tmp/bambu-e2e-XXXXXX";
+    path = ::mkdtemp(tmpl);
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+Bytes read_file(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return Bytes(std::istreambuf_iterator<char>(in), {});
+}
+
+Bytes concat(const std::vector<Bytes>& frames, std::size_t n) {
+  Bytes out;
+  for (std::size_t i = 0; i < n && i < frames.size(); ++i) out.insert(out.end(), frames[i].begin(), frames[i].end());
+  return out;
+}
+
+std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+// `bambu-stream simulate` on 127.0.0.1 port 0, recording what it sends.
+class Simulator {
+ public:
+  explicit Simulator(std::vector<std::string> extra = {}, const std::string& fps = "10") : dir_() {
+    std::vector<std::string> argv = {k_binary,  "simulate", "--listen", "127.0.0.1:0", "--access-code",
+                                     k_code,    "--fps",    fps,        "--record",    record_path().string(),
+                                     "--cert-out", cert_path().string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    process_ = std::make_unique<ChildProcess>(ChildOptions{argv, {}, k_env_unset, false});
+    auto line = process_->wait_for_stderr("listening on 127.0.0.1:", 10s);
+    REQUIRE(line);
+    auto pos = line->find("127.0.0.1:") + 10;
+    port_ = std::stoi(line->substr(pos));
+    REQUIRE(port_ > 0);
+  }
+  std::string port() const { return std::to_string(port_); }
+  fs::path record_path() const { return dir_.path / "sent.mjpeg"; }
+  fs::path cert_path() const { return dir_.path / "cert.pem"; }
+  ChildProcess& process() { return *process_; }
+  // Every whole JPEG sent so far, in order.
+  std::vector<Bytes> sent_frames() const {
+    auto frames = split_jpegs(read_file(record_path()));
+    REQUIRE(frames);
+    return *frames;
+  }
+  std::string log() const { return process_->stderr_text(); }
+
+ private:
+  TempDir dir_;
+  std::unique_ptr<ChildProcess> process_;
+  int port_ = 0;
+};
+
+ChildProcess client(std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env = {}) {
+  std::vector<std::string> argv = {k_binary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return ChildProcess(ChildOptions{argv, std::move(env), k_env_unset, true});
+}
+
+ChildProcess client_of(const Simulator& sim, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"--host", "127.0.0.1", "--port", sim.port(), "--access-code", k_code};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return client(args);
+}
+
+double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+}  // namespace
+
+TEST_CASE("streaming: stdout is byte-identical to the JPEGs the printer sent, 1280x720, exit 0") {
+  Simulator sim;
+  auto c = client_of(sim, {"--frames", "5"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  Bytes out = c.stdout_bytes();
+  auto sent = sim.sent_frames();
+  REQUIRE(sent.size() >= 5);
+  CHECK(out == concat(sent, 5));
+  auto frames = split_jpegs(out);
+  REQUIRE(frames);
+  REQUIRE(frames->size() == 5);
+  auto info = read_jpeg_info(frames->front());
+  REQUIRE(info);
+  CHECK(info->width == 1280);
+  CHECK(info->height == 720);
+  CHECK(info->jfif);
+  CHECK(out[0] == 0xFF);  // go2rtc sniffs FF D8 from byte 0
+  CHECK(out[1] == 0xD8);
+  CHECK(c.stderr_text().empty());  // a healthy stream says nothing at the default level
+}
+
+TEST_CASE("--frames 1 is a snapshot: exactly one whole JPEG") {
+  Simulator sim;
+  auto c = client_of(sim, {"--frames", "1"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(c.stdout_bytes() == sim.sent_frames().at(0));
+}
+
+TEST_CASE("wrong access code: exit 3, and the first stderr line says so") {
+  Simulator sim;
+  auto c = client({"--host", "127.0.0.1", "--port", sim.port(), "--access-code", "00000000"});
+  REQUIRE(c.wait_for_exit(k_wait) == 3);
+  CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith("error: access code rejected"));
+  CHECK(c.stdout_size() == 0);
+  CHECK(seconds(*c.exited_at() - c.started_at()) < 3);
+}
+
+TEST_CASE("refused port: exit 4 at once, saying refused") {
+  LoopbackPort closed(false);
+  auto c = client({"--host", "127.0.0.1", "--port", std::to_string(closed.port()), "--access-code", k_code});
+  REQUIRE(c.wait_for_exit(k_wait) == 4);
+  CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith("error: connection to 127.0.0.1:") &&
+                                               Catch::Contains("refused"));
+  CHECK(seconds(*c.exited_at() - c.started_at()) < 2);
+}
+
+TEST_CASE("a TLS handshake that never answers: exit 4 within --start-timeout, naming the slot limit") {
+  LoopbackPort silent(true);  // TCP completes, the ClientHello is never answered
+  auto c = client({"--host", "127.0.0.1", "--port", std::to_string(silent.port()), "--access-code", k_code,
+                   "--start-timeout", "1.5"});
+  REQUIRE(c.wait_for_exit(k_wait) == 4);
+  double took = seconds(*c.exited_at() - c.started_at());
+  CHECK(took >= 1.4);
+  CHECK(took < 3.5);
+  CHECK_THAT(first_line(c.stderr_text()), Catch::Contains("TLS handshake") &&
+                                               Catch::Contains("at most two clients"));
+}
+
+TEST_CASE("camera slots all taken by other viewers: exit 4 naming the slot limit") {
+  Simulator sim({"--max-sessions", "1"});
+  auto viewer = client_of(sim, {});
+  REQUIRE(viewer.wait_for_stdout(1000, k_wait));
+  auto c = client_of(sim, {"--start-timeout", "1"});
+  REQUIRE(c.wait_for_exit(k_wait) == 4);
+  CHECK_THAT(first_line(c.stderr_text()), Catch::Contains("at most two clients"));
+  viewer.signal(SIGTERM);
+  CHECK(viewer.wait_for_exit(k_wait) == 0);
+}
+
+TEST_CASE("logged in but no frame within --start-timeout: exit 4") {
+  Simulator sim({"--fault", "stall", "--fault-after", "0"});
+  auto c = client_of(sim, {"--start-timeout", "1"});
+  REQUIRE(c.wait_for_exit(k_wait) == 4);
+  CHECK_THAT(first_line(c.stderr_text()), Catch::Contains("no frame arrived within 1 s"));
+}
+
+TEST_CASE("connection dropped mid-frame: no partial frame, one session at a time, the stream resumes") {
+  Simulator sim({"--fault", "drop-mid-frame", "--fault-after", "2"});
+  auto c = client_of(sim, {"--frames", "4"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  // Two frames before the drop, two after the reconnect; the half frame never appears.
+  CHECK(c.stdout_bytes() == concat(sim.sent_frames(), 4));
+  CHECK_THAT(c.stderr_text(), Catch::Contains("lost mid-frame") && Catch::Contains("reconnecting in 1.0 s"));
+  // The simulator logs each session's end before the next one's start.
+  std::string log = sim.log();
+  auto closed1 = log.find("session 1 closed");
+  auto opened2 = log.find("session 2 opened");
+  REQUIRE(closed1 != std::string::npos);
+  REQUIRE(opened2 != std::string::npos);
+  CHECK(closed1 < opened2);
+}
+
+TEST_CASE("stall: no frame for --stall-timeout, then reconnect and resume") {
+  Simulator sim({"--fault", "stall", "--fault-after", "1"});
+  auto c = client_of(sim, {"--frames", "3", "--stall-timeout", "1.5"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(c.stdout_bytes() == concat(sim.sent_frames(), 3));
+  CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith("warning: stall: no frame from 127.0.0.1:"));
+  CHECK(seconds(*c.exited_at() - c.started_at()) >= 2.5);  // 1.5 s stall + 1 s backoff
+}
+
+TEST_CASE("a size field over the 4 MiB cap: protocol error, reconnect, resume") {
+  Simulator sim({"--fault", "oversize", "--fault-after", "1"});
+  auto c = client_of(sim, {"--frames", "3"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(c.stdout_bytes() == concat(sim.sent_frames(), 3));
+  CHECK_THAT(c.stderr_text(), Catch::Contains("protocol error") && Catch::Contains("2147483632 bytes"));
+}
+
+TEST_CASE("a payload that is not a JPEG is skipped with a warning; the stream goes on") {
+  Simulator sim({"--fault", "non-jpeg", "--fault-after", "1"});
+  auto c = client_of(sim, {"--frames", "3"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(c.stdout_bytes() == concat(sim.sent_frames(), 3));
+  CHECK_THAT(first_line(c.stderr_text()), Catch::Contains("not whole JPEGs"));
+}
+
+TEST_CASE("the printer gone for good: exit 5 after --retry-for") {
+  Simulator sim({"--frames", "2"});  // the simulator exits after two frames
+  auto c = client_of(sim, {"--retry-for", "3"});
+  REQUIRE(c.wait_for_exit(k_wait) == 5);
+  CHECK(c.stdout_bytes() == concat(sim.sent_frames(), 2));
+  double took = seconds(*c.exited_at() - c.started_at());
+  CHECK(took >= 3);
+  CHECK(took < 8);
+  CHECK_THAT(c.stderr_text(), Catch::Contains("not regained within --retry-for 3 s"));
+}
+
+TEST_CASE("SIGTERM: exit 0 within 1 s, heartbeat says stopped, the printer sees the session close") {
+  Simulator sim({}, "5");
+  TempDir dir;
+  auto hb = dir.path / "hb.json";
+  auto c = client_of(sim, {"--heartbeat", hb.string()});
+  REQUIRE(c.wait_for_stdout(1000, k_wait));
+  c.signal(SIGTERM);
+  auto sent_at = std::chrono::steady_clock::now();
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(seconds(*c.exited_at() - sent_at) < 1.0);
+  auto j = nlohmann::json::parse(read_file(hb));
+  CHECK(j["state"] == "stopped");
+  CHECK(j["frames"].get<int>() >= 1);
+  CHECK(sim.process().wait_for_stderr("session 1 closed", 2s));
+  CHECK(split_jpegs(c.stdout_bytes()));  // whatever was written is whole frames
+}
+
+TEST_CASE("SIGINT works like SIGTERM") {
+  Simulator sim;
+  auto c = client_of(sim, {});
+  REQUIRE(c.wait_for_stdout(1000, k_wait));
+  c.signal(SIGINT);
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+}
+
+TEST_CASE("the reader closes stdout (EPIPE): exit 0 quietly") {
+  Simulator sim;
+  auto c = client_of(sim, {});
+  REQUIRE(c.wait_for_stdout(1000, k_wait));
+  c.close_stdout();
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(c.stderr_text().empty());
+}
+
+TEST_CASE("the heartbeat is always valid JSON while it is being rewritten") {
+  Simulator sim({}, "30");
+  TempDir dir;
+  auto hb = dir.path / "hb.json";
+  auto c = client_of(sim, {"--heartbeat", hb.string()});
+  REQUIRE(c.wait_for_stdout(1000, k_wait));
+  int reads = 0, invalid = 0;
+  std::set<std::string> updates;
+  auto end = std::chrono::steady_clock::now() + 2500ms;
+  nlohmann::json last;
+  while (std::chrono::steady_clock::now() < end) {
+    Bytes text = read_file(hb);
+    ++reads;
+    if (!nlohmann::json::accept(text)) {
+      ++invalid;
+      continue;
+    }
+    last = nlohmann::json::parse(text);
+    updates.insert(last["updated_at"].get<std::string>());
+  }
+  CHECK(reads > 100);
+  CHECK(invalid == 0);
+  CHECK(updates.size() >= 2);  // rewritten at least once a second
+  CHECK(last["state"] == "streaming");
+  CHECK(last["source"] == "jpeg");
+  CHECK(last["port"] == std::stoi(sim.port()));
+  CHECK(last["frames"].get<int>() > 10);
+  CHECK(last["fps"].get<double>() > 5);
+  CHECK(last["last_frame_at"].is_string());
+  c.signal(SIGTERM);
+  CHECK(c.wait_for_exit(k_wait) == 0);
+}
+
+TEST_CASE("a failed stream leaves state failed and the reason in the heartbeat") {
+  TempDir dir;
+  auto hb = dir.path / "hb.json";
+  LoopbackPort closed(false);
+  auto c = client({"--host", "127.0.0.1", "--port", std::to_string(closed.port()), "--access-code", k_code,
+                   "--heartbeat", hb.string()});
+  REQUIRE(c.wait_for_exit(k_wait) == 4);
+  auto j = nlohmann::json::parse(read_file(hb));
+  CHECK(j["state"] == "failed");
+  CHECK_THAT(j["last_error"].get<std::string>(), Catch::Contains("refused"));
+}
+
+TEST_CASE("TLS pinning end to end: the right fingerprint streams, a wrong one exits 6") {
+  Simulator sim;
+  auto fp_line = sim.process().wait_for_stderr("certificate SHA-256 ", 1s);
+  REQUIRE(fp_line);
+  std::string fp = fp_line->substr(fp_line->find("SHA-256 ") + 8, 64);
+  auto good = client_of(sim, {"--frames", "1", "--tls-fingerprint", fp});
+  CHECK(good.wait_for_exit(k_wait) == 0);
+  std::string wrong = fp;
+  wrong[0] = wrong[0] == '0' ? '1' : '0';
+  auto bad = client_of(sim, {"--frames", "1", "--tls-fingerprint", wrong});
+  CHECK(bad.wait_for_exit(k_wait) == 6);
+  CHECK_THAT(first_line(bad.stderr_text()), Catch::Contains("does not match --tls-fingerprint"));
+  CHECK(bad.stdout_size() == 0);
+}
+
+TEST_CASE("--ca-file with --serial end to end") {
+  Simulator sim({"--serial", "01S00C123456789"});
+  auto good = client_of(sim, {"--frames", "1", "--ca-file", sim.cert_path().string(), "--serial", "01S00C123456789"});
+  CHECK(good.wait_for_exit(k_wait) == 0);
+  auto bad = client_of(sim, {"--frames", "1", "--ca-file", sim.cert_path().string(), "--serial", "01S00C000000000"});
+  CHECK(bad.wait_for_exit(k_wait) == 6);
+  CHECK_THAT(first_line(bad.stderr_text()), Catch::Contains("not --serial '01S00C000000000'"));
+}
+
+TEST_CASE("-v prints the certificate fingerprint, and never the access code") {
+  Simulator sim;
+  auto c = client_of(sim, {"--frames", "2", "-v"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  std::string err = c.stderr_text();
+  CHECK_THAT(err, Catch::Contains("pin it with --tls-fingerprint"));
+  CHECK(err.find(k_code) == std::string::npos);
+  auto wrong = client({"--host", "127.0.0.1", "--port", sim.port(), "--access-code", "99999999", "-v"});
+  REQUIRE(wrong.wait_for_exit(k_wait) == 3);
+  CHECK(wrong.stderr_text().find("99999999") == std::string::npos);
+  CHECK(sim.log().find(k_code) == std::string::npos);
+}
+
+TEST_CASE("access code from the environment and from a file") {
+  Simulator sim;
+  std::vector<std::string> argv = {k_binary, "--host", "127.0.0.1", "--port", sim.port(), "--frames", "1"};
+  ChildProcess from_env(ChildOptions{argv, {{"PRINTER_ACCESS_CODE", k_code}}, {"PRINTER_ADDRESS"}, true});
+  CHECK(from_env.wait_for_exit(k_wait) == 0);
+  CHECK(from_env.stdout_size() > 1000);
+
+  TempDir dir;
+  auto secret = dir.path / "code";
+  std::ofstream(secret) << k_code << "\n";
+  auto from_file = client_of(sim, {"--frames", "1", "--access-code-file", secret.string()});
+  CHECK(from_file.wait_for_exit(k_wait) == 0);
+}
+
+TEST_CASE("usage errors exit 2 with the reason first; --help goes to stderr, not stdout") {
+  auto none = client({});
+  CHECK(none.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(first_line(none.stderr_text()), Catch::StartsWith("error: no printer given"));
+  auto rtsps = client({"--host", "h", "--access-code", k_code, "--source", "rtsps"});
+  CHECK(rtsps.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(first_line(rtsps.stderr_text()), Catch::Contains("not supported yet"));
+  auto help = client({"--help"});
+  CHECK(help.wait_for_exit(k_wait) == 0);
+  CHECK(help.stdout_size() == 0);
+  CHECK_THAT(help.stderr_text(), Catch::Contains("Exit codes"));
+  TempDir dir;
+  auto hb = client({"--host", "h", "--access-code", k_code, "--heartbeat", (dir.path / "no/such/dir").string()});
+  CHECK(hb.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(first_line(hb.stderr_text()), Catch::Contains("--heartbeat"));
+}
+
+TEST_CASE("--demo streams from the built-in simulator through the real TLS client") {
+  auto c = client({"--demo", "--frames", "2"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  auto frames = split_jpegs(c.stdout_bytes());
+  REQUIRE(frames);
+  REQUIRE(frames->size() == 2);
+  CHECK(read_jpeg_info(frames->at(1))->width == 1280);
+  CHECK(c.stderr_text().empty());
+}

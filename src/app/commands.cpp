@@ -99,7 +99,7 @@ ExitCode run_simulate(const SimulateConfig& config, StopFlag& stop) {
   log.add_secret(config.access_code);
   Simulator simulator(config, log);
   // Always printed: scripts and tests read the port from this line.
-  log.write(LogLevel::error, fmt::format("listening on {} (serial {}, certificate SHA-256 {})",
+  log.always(fmt::format("listening on {} (serial {}, certificate SHA-256 {})",
                                          format_endpoint(config.listen_host, simulator.port()), config.serial,
                                          simulator.fingerprint()));
   simulator.run(stop);

@@ -42,10 +42,15 @@ void Logger::add_secret(std::string secret) {
 }
 
 void Logger::write(LogLevel level, std::string_view message) const {
-  if (!enabled(level)) return;
+  if (enabled(level)) emit(level_word(level), message);
+}
+
+void Logger::always(std::string_view message) const { emit("", message); }
+
+void Logger::emit(std::string_view word, std::string_view message) const {
   try {
     std::string line = prefix_;
-    line += level_word(level);
+    line += word;
     line += message;
     {
       std::lock_guard lock(mutex_);

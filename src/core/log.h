@@ -34,6 +34,9 @@ class Logger {
 
   /// Writes one line at `level` if that level is enabled.
   void write(LogLevel level, std::string_view message) const;
+  /// Writes one line whatever the level, without a level word: output that
+  /// scripts read (the simulator's "listening on HOST:PORT").
+  void always(std::string_view message) const;
 
   template <typename... Args>
   void error(fmt::format_string<Args...> f, Args&&... args) const {
@@ -57,6 +60,8 @@ class Logger {
   void log(LogLevel level, fmt::format_string<Args...> f, Args&&... args) const {
     if (enabled(level)) write(level, fmt::format(f, std::forward<Args>(args)...));
   }
+
+  void emit(std::string_view level_word, std::string_view message) const;
 
   LogLevel level_;
   std::string prefix_;

@@ -97,7 +97,7 @@ TEST_CASE("the client logs in with the exact packet and reassembles frames split
   CHECK(h.status.state() == StreamState::streaming);
 }
 
-TEST_CASE("a payload that is not a whole JPEG is skipped and counted; the stream goes on") {
+TEST_CASE("a payload that is not a whole JPEG is skipped and counted, the stream goes on") {
   TlsPeer peer([](TlsStream& tls, const StopFlag& stop) {
     std::vector<std::uint8_t> login;
     if (!read_login(tls, stop, login)) return;

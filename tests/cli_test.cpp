@@ -89,7 +89,7 @@ TEST_CASE("every option is read") {
   CHECK(c.log_level == LogLevel::debug);
 }
 
-TEST_CASE("environment variables fill options; the command line wins; empty counts as unset") {
+TEST_CASE("environment variables fill options, the command line wins, empty counts as unset") {
   CleanEnv env;
   ::setenv("PRINTER_ADDRESS", "192.0.2.20", 1);
   ::setenv("PRINTER_ACCESS_CODE", "87654321", 1);
@@ -108,7 +108,7 @@ TEST_CASE("environment variables fill options; the command line wins; empty coun
   CHECK_THAT(usage_error({}), Catch::Contains("no access code given"));
 }
 
-TEST_CASE("--access-code-file: the first line without its newline, and it wins") {
+TEST_CASE("option --access-code-file: the first line without its newline, and it wins") {
   CleanEnv env;
   char path[] = "/tmp/bambu-code-XXXXXX";
   int fd = ::mkstemp(path);
@@ -153,14 +153,14 @@ TEST_CASE("RTSPS is refused clearly until it is supported") {
   CHECK(stream({"--host", "h", "--access-code", "12345678", "--serial", "00M1", "--source", "jpeg"}).port == 6000);
 }
 
-TEST_CASE("--demo needs neither host nor access code") {
+TEST_CASE("option --demo needs neither host nor access code") {
   CleanEnv env;
   auto c = stream({"--demo", "--frames", "3"});
   CHECK(c.demo);
   CHECK(c.frames == 3);
 }
 
-TEST_CASE("--help lists the exit codes; --version names the program") {
+TEST_CASE("option --help lists the exit codes, --version names the program") {
   CleanEnv env;
   auto help = std::get<std::string>(parse({"--help"}).command);
   CHECK_THAT(help, Catch::Contains("Exit codes") && Catch::Contains("PRINTER_ACCESS_CODE") &&

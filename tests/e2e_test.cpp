@@ -128,7 +128,7 @@ TEST_CASE("streaming: stdout is byte-identical to the JPEGs the printer sent, 12
   CHECK(c.stderr_text().empty());  // a healthy stream says nothing at the default level
 }
 
-TEST_CASE("--frames 1 is a snapshot: exactly one whole JPEG") {
+TEST_CASE("option --frames 1 is a snapshot: exactly one whole JPEG") {
   Simulator sim;
   auto c = client_of(sim, {"--frames", "1"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
@@ -216,7 +216,7 @@ TEST_CASE("a size field over the 4 MiB cap: protocol error, reconnect, resume") 
   CHECK_THAT(c.stderr_text(), Catch::Contains("protocol error") && Catch::Contains("2147483632 bytes"));
 }
 
-TEST_CASE("a payload that is not a JPEG is skipped with a warning; the stream goes on") {
+TEST_CASE("a payload that is not a JPEG is skipped with a warning, the stream goes on") {
   Simulator sim({"--fault", "non-jpeg", "--fault-after", "1"});
   auto c = client_of(sim, {"--frames", "3"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
@@ -329,7 +329,7 @@ TEST_CASE("TLS pinning end to end: the right fingerprint streams, a wrong one ex
   CHECK(bad.stdout_size() == 0);
 }
 
-TEST_CASE("--ca-file with --serial end to end") {
+TEST_CASE("option --ca-file with --serial end to end") {
   Simulator sim({"--serial", "01S00C123456789"});
   auto good = client_of(sim, {"--frames", "1", "--ca-file", sim.cert_path().string(), "--serial", "01S00C123456789"});
   CHECK(good.wait_for_exit(k_wait) == 0);
@@ -338,7 +338,7 @@ TEST_CASE("--ca-file with --serial end to end") {
   CHECK_THAT(first_line(bad.stderr_text()), Catch::Contains("not --serial '01S00C000000000'"));
 }
 
-TEST_CASE("-v prints the certificate fingerprint, and never the access code") {
+TEST_CASE("option -v prints the certificate fingerprint, and never the access code") {
   Simulator sim;
   auto c = client_of(sim, {"--frames", "2", "-v"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
@@ -365,7 +365,7 @@ TEST_CASE("access code from the environment and from a file") {
   CHECK(from_file.wait_for_exit(k_wait) == 0);
 }
 
-TEST_CASE("usage errors exit 2 with the reason first; --help goes to stderr, not stdout") {
+TEST_CASE("usage errors exit 2 with the reason first, --help goes to stderr, not stdout") {
   auto none = client({});
   CHECK(none.wait_for_exit(k_wait) == 2);
   CHECK_THAT(first_line(none.stderr_text()), Catch::StartsWith("error: no printer given"));
@@ -382,7 +382,7 @@ TEST_CASE("usage errors exit 2 with the reason first; --help goes to stderr, not
   CHECK_THAT(first_line(hb.stderr_text()), Catch::Contains("--heartbeat"));
 }
 
-TEST_CASE("--demo streams from the built-in simulator through the real TLS client") {
+TEST_CASE("option --demo streams from the built-in simulator through the real TLS client") {
   auto c = client({"--demo", "--frames", "2"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   auto frames = split_jpegs(c.stdout_bytes());

@@ -51,7 +51,7 @@ TEST_CASE("fingerprints parse with or without colons and print as 64 hex digits"
   CHECK_FALSE(parse_fingerprint("zz" + hex.substr(2)));
 }
 
-TEST_CASE("data crosses a real TLS 1.2 connection; the peer's identity is visible") {
+TEST_CASE("data crosses a real TLS 1.2 connection, the peer's identity is visible") {
   std::string seen;
   TlsPeer peer([&](TlsStream& tls, const StopFlag& stop) {
     std::uint8_t hello[] = {'h', 'i'};

@@ -10,6 +10,9 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <condition_variable>
+#include <mutex>
+#include <thread>
 #include <cstring>
 #include <memory>
 #include <system_error>
@@ -99,22 +102,85 @@ ConnectResult connect_one(const addrinfo& ai, Deadline deadline, const StopFlag&
 
 }  // namespace
 
-ConnectResult tcp_connect(const std::string& host, std::uint16_t port, Deadline deadline,
-                          const StopFlag& stop) {
+namespace {
+
+using AddrInfoList = std::unique_ptr<addrinfo, AddrInfoDeleter>;
+
+// What a resolver thread hands back. Shared with the thread so that a caller
+// that gives up (deadline or stop) can leave; the thread then frees it.
+struct Resolution {
+  std::mutex mutex;
+  std::condition_variable done_cv;
+  bool done = false;
+  int rc = 0;
+  int saved_errno = 0;
+  AddrInfoList list;
+};
+
+// How often a wait for the resolver re-checks the StopFlag.
+constexpr auto k_resolve_poll = std::chrono::milliseconds(50);
+
+// Resolves `host`. An IP literal (the usual case for a printer) resolves at
+// once; a name goes to getaddrinfo(3) on a detached thread, because glibc
+// offers no way to bound or cancel it and a dead DNS server can block it for
+// many seconds: the wait honours `deadline` and `stop` instead.
+ConnectResult resolve(const std::string& host, std::uint16_t port, Deadline deadline, const StopFlag& stop,
+                      AddrInfoList& out) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
-  hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
-  addrinfo* raw = nullptr;
+  hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
   std::string service = std::to_string(port);
-  int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &raw);
-  if (rc != 0) {
-    ConnectResult result;
-    result.status = ConnectStatus::resolve_failed;
-    result.detail = rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc);
+  addrinfo* raw = nullptr;
+  ConnectResult result;
+  if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &raw) == 0) {
+    out.reset(raw);
+    result.status = ConnectStatus::connected;
     return result;
   }
-  std::unique_ptr<addrinfo, AddrInfoDeleter> list(raw);
+  hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
+  auto shared = std::make_shared<Resolution>();
+  std::thread([shared, host, service, hints] {
+    addrinfo* list = nullptr;
+    int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &list);
+    std::lock_guard lock(shared->mutex);
+    shared->rc = rc;
+    shared->saved_errno = errno;
+    shared->list.reset(list);
+    shared->done = true;
+    shared->done_cv.notify_all();
+  }).detach();
+  std::unique_lock lock(shared->mutex);
+  while (!shared->done) {
+    if (stop.stop_requested()) {
+      result.status = ConnectStatus::stopped;
+      result.detail = "stopped";
+      return result;
+    }
+    if (Clock::now() >= deadline) {
+      result.status = ConnectStatus::resolve_failed;
+      result.detail = "name lookup timed out";
+      return result;
+    }
+    shared->done_cv.wait_until(lock, std::min<Deadline>(deadline, Clock::now() + k_resolve_poll));
+  }
+  if (shared->rc != 0) {
+    result.status = ConnectStatus::resolve_failed;
+    result.detail = shared->rc == EAI_SYSTEM ? std::strerror(shared->saved_errno) : ::gai_strerror(shared->rc);
+    return result;
+  }
+  out = std::move(shared->list);
+  result.status = ConnectStatus::connected;
+  return result;
+}
+
+}  // namespace
+
+ConnectResult tcp_connect(const std::string& host, std::uint16_t port, Deadline deadline,
+                          const StopFlag& stop) {
+  AddrInfoList list;
+  ConnectResult resolved = resolve(host, port, deadline, stop, list);
+  if (resolved.status != ConnectStatus::connected) return resolved;
   ConnectResult last;
   for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
     last = connect_one(*ai, deadline, stop);

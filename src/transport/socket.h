@@ -69,9 +69,8 @@ struct ConnectResult {
 
 /// Resolves `host` (IPv4/IPv6 literal or name) and connects to `port`, trying
 /// each address in turn until one connects or `deadline` passes. The socket
-/// gets TCP_NODELAY. Name resolution uses getaddrinfo(3), which blocks
-/// outside the deadline for slow DNS; printers are normally given as
-/// IP addresses.
+/// gets TCP_NODELAY. Name lookups also honour `deadline` and `stop` (they
+/// run on a helper thread that is left to finish on its own if abandoned).
 ConnectResult tcp_connect(const std::string& host, std::uint16_t port, Deadline deadline,
                           const StopFlag& stop);
 

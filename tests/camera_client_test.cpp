@@ -116,6 +116,25 @@ TEST_CASE("a payload that is not a whole JPEG is skipped and counted, the stream
   CHECK(h.status.snapshot().skipped == 1);
 }
 
+TEST_CASE("a printer that sends only non-JPEG payloads never counts as streaming: exit 4") {
+  TlsPeer peer([](TlsStream& tls, const StopFlag& stop) {
+    std::vector<std::uint8_t> login;
+    read_login(tls, stop, login);
+    while (tls.write_all(wire_frame(std::vector<std::uint8_t>(64, 0x55)), Clock::now() + 2s, stop).status ==
+           TlsStatus::ok) {
+      stop.wait_until(Clock::now() + 20ms);
+    }
+  });
+  Harness h(peer.port());
+  h.config.start_timeout_s = 0.5;
+  std::string error;
+  CHECK(h.client().run(error) == ExitCode::unreachable);
+  CHECK_THAT(error, Catch::Contains("no frame arrived within"));
+  CHECK(h.sink.frames().empty());
+  CHECK(h.status.snapshot().skipped >= 5);
+  CHECK(h.status.state() == StreamState::failed);
+}
+
 TEST_CASE("a close right after the login, before any byte: access code rejected, exit 3") {
   TlsPeer peer([](TlsStream& tls, const StopFlag& stop) {
     std::vector<std::uint8_t> login;

@@ -145,7 +145,7 @@ TEST_CASE("RTSPS is refused clearly until it is supported") {
   CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--source", "rtsps"}),
              Catch::Contains("not supported yet"));
   CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--serial", "00M09A000000000"}),
-             Catch::Contains("X1/X1C") && Catch::Contains("--source jpeg"));
+             Catch::Contains("model X1/X1C") && Catch::Contains("--source jpeg"));
   // auto with a P1/A1 serial, an unknown serial or none: jpeg.
   CHECK(stream({"--host", "h", "--access-code", "12345678", "--serial", "039XXXX"}).source == SourceChoice::jpeg);
   CHECK(stream({"--host", "h", "--access-code", "12345678", "--serial", "ZZZ"}).source == SourceChoice::jpeg);

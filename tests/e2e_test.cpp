@@ -380,6 +380,10 @@ TEST_CASE("usage errors exit 2 with the reason first, --help goes to stderr, not
   auto hb = client({"--host", "h", "--access-code", k_code, "--heartbeat", (dir.path / "no/such/dir").string()});
   CHECK(hb.wait_for_exit(k_wait) == 2);
   CHECK_THAT(first_line(hb.stderr_text()), Catch::Contains("--heartbeat"));
+  Simulator sim;
+  auto taken = client({"simulate", "--listen", "127.0.0.1:" + sim.port(), "--access-code", k_code});
+  CHECK(taken.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(first_line(taken.stderr_text()), Catch::Contains("cannot listen on 127.0.0.1:" + sim.port()));
 }
 
 TEST_CASE("option --demo streams from the built-in simulator through the real TLS client") {

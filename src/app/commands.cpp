@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <optional>
+#include <system_error>
 #include <thread>
 
 #include "app/commands.h"
@@ -97,12 +98,18 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
 ExitCode run_simulate(const SimulateConfig& config, StopFlag& stop) {
   Logger log(config.log_level, "simulator: ");
   log.add_secret(config.access_code);
-  Simulator simulator(config, log);
+  std::optional<Simulator> simulator;
+  try {
+    simulator.emplace(config, log);
+  } catch (const std::system_error& e) {
+    // A taken port or an unwritable --record/--cert-out: the user's to fix.
+    throw FatalError(ExitCode::usage, e.what());
+  }
   // Always printed: scripts and tests read the port from this line.
   log.always(fmt::format("listening on {} (serial {}, certificate SHA-256 {})",
-                                         format_endpoint(config.listen_host, simulator.port()), config.serial,
-                                         simulator.fingerprint()));
-  simulator.run(stop);
+                                         format_endpoint(config.listen_host, simulator->port()), config.serial,
+                                         simulator->fingerprint()));
+  simulator->run(stop);
   return ExitCode::ok;
 }
 

@@ -17,7 +17,7 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop);
 
 /// Runs the printer simulator until `stop` or --frames. Logs
 /// "listening on HOST:PORT" first. Returns ExitCode::ok. Throws
-/// std::system_error if it cannot listen.
+/// FatalError(usage) if it cannot listen or write its --record/--cert-out files.
 ExitCode run_simulate(const SimulateConfig& config, StopFlag& stop);
 
 }  // namespace bambu

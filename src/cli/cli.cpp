@@ -13,7 +13,7 @@ namespace bambu {
 
 const char* const k_exit_code_help =
     "Exit codes:\n"
-    "  0  stopped cleanly (SIGTERM, SIGINT, stdout closed, --frames reached)\n"
+    "  0  stopped cleanly (SIGTERM, SIGINT, SIGHUP, stdout closed, --frames reached)\n"
     "  1  internal error\n"
     "  2  bad usage or configuration\n"
     "  3  access code rejected (the printer closed the session after the login)\n"
@@ -35,8 +35,8 @@ SourceChoice resolve_source(SourceChoice choice, const std::string& serial) {
   if (choice == SourceChoice::automatic) {
     auto model = model_for_serial(serial);
     if (model && model->protocol == CameraProtocol::rtsps) {
-      usage_error(fmt::format("serial {} is a {} printer, whose camera is RTSPS on port 322, which is not "
-                              "supported yet; use --source jpeg to force port 6000",
+      usage_error(fmt::format("serial {} names an RTSPS camera (model {}, port 322), which is not supported "
+                              "yet; use --source jpeg to force port 6000",
                               serial, model->name));
     }
   }
@@ -108,7 +108,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
 
   app.add_option("--host", stream.host, "Printer IP address or name")->envname("PRINTER_ADDRESS");
   auto* code_opt = app.add_option("--access-code", stream.access_code,
-                                  "LAN access code (printer screen: Settings > Network)")
+                                  "The printer's LAN access code (8 characters, shown on its screen)")
                        ->envname("PRINTER_ACCESS_CODE");
   app.add_option("--access-code-file", access_code_file,
                  "Read the access code from this file (Docker secrets); wins over --access-code");
@@ -173,7 +173,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ->transform(CLI::IsMember(faults));
   simulate->add_option("--fault-after", sim.fault_after, "Testing: whole frames sent before the fault")
       ->capture_default_str();
-  simulate->add_option("--record", sim.record_path, "Testing: append every whole JPEG sent to this file");
+  simulate->add_option("--record", sim.record_path, "Testing: write every whole JPEG sent to this file, in order (emptied at start)");
   simulate->add_option("--cert-out", sim.cert_out, "Write the simulator's certificate (PEM) to this file");
   add_verbosity(*simulate, sim_verbose, sim_quiet);
 
@@ -218,7 +218,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
     stream.access_code = read_access_code_file(access_code_file);
   } else if (code_opt->count() == 0 || stream.access_code.empty()) {
     usage_error("no access code given: set --access-code, --access-code-file or PRINTER_ACCESS_CODE "
-                "(the printer's 8-character LAN access code, on its screen under Settings > Network)");
+                "(the printer's 8-character LAN access code, shown on its screen in the network or LAN settings)");
   }
   check_access_code(stream.access_code);
   stream.source = resolve_source(stream.source, stream.serial);

@@ -57,7 +57,7 @@ struct SimulateConfig {
   int height = 720;
   SimulatorFault fault = SimulatorFault::none;
   std::uint64_t fault_after = 1;  ///< whole frames sent before the fault
-  std::string record_path;        ///< append every whole JPEG sent here
+  std::string record_path;        ///< every whole JPEG sent is written here (emptied at start)
   std::string cert_out;           ///< write the certificate (PEM) here
   LogLevel log_level = LogLevel::info;
 };

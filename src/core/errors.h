@@ -14,7 +14,7 @@ namespace bambu {
 
 /// The process exit codes, documented in --help and the README.
 enum class ExitCode : int {
-  ok = 0,                 ///< stopped cleanly (signal, stdout closed, --frames reached)
+  ok = 0,                 ///< stopped cleanly (SIGTERM/SIGINT/SIGHUP, stdout closed, --frames reached)
   internal = 1,           ///< internal error (a bug or resource exhaustion)
   usage = 2,              ///< bad usage or configuration
   access_code_rejected = 3,  ///< the printer closed the session after the login without a frame

@@ -19,7 +19,7 @@ int poll_timeout_ms(Deadline deadline, int cap_ms) {
 std::string_view to_string(StopReason reason) {
   switch (reason) {
     case StopReason::none: return "not stopped";
-    case StopReason::signal: return "SIGTERM or SIGINT received";
+    case StopReason::signal: return "SIGTERM, SIGINT or SIGHUP received";
     case StopReason::consumer_gone: return "the reader closed stdout";
     case StopReason::frames_done: return "--frames reached";
     case StopReason::requested: return "stop requested";

@@ -25,7 +25,7 @@ int poll_timeout_ms(Deadline deadline, int cap_ms = 1000 * 60 * 60);
 /// Why the program is stopping. Every reason ends with exit code 0.
 enum class StopReason {
   none,
-  signal,         ///< SIGTERM or SIGINT received
+  signal,         ///< SIGTERM, SIGINT or SIGHUP received
   consumer_gone,  ///< stdout's reader closed the pipe (EPIPE)
   frames_done,    ///< --frames N frames were written
   requested,      ///< asked by the program itself (e.g. the demo's simulator shutting down)

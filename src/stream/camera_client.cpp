@@ -37,10 +37,10 @@ CameraClient::CameraClient(const StreamConfig& config, const TlsContext& tls, Fr
       stop_(stop),
       endpoint_(format_endpoint(config.host, config.port)) {}
 
-void CameraClient::deliver(std::vector<std::uint8_t> payload) {
+bool CameraClient::deliver(std::vector<std::uint8_t> payload) {
   if (is_whole_jpeg(payload)) {
     sink_.post(std::move(payload));
-    return;
+    return true;
   }
   status_.count_skipped();
   ++skipped_since_warning_;
@@ -51,6 +51,7 @@ void CameraClient::deliver(std::vector<std::uint8_t> payload) {
     last_skip_warning_ = now;
     skipped_since_warning_ = 0;
   }
+  return false;
 }
 
 SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
@@ -149,7 +150,7 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
         if (!received_any) {
           return fail(Kind::rejected,
                       fmt::format("access code rejected: {} closed the session right after the login without "
-                                  "sending a frame (check the code on the printer screen, Settings > Network)",
+                                  "sending a frame (check the code on the printer's screen)",
                                   endpoint_));
         }
         if (parser_.buffered() > 0) {
@@ -168,7 +169,9 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
                     fmt::format("protocol error: {} sent a frame size of {} bytes, over the {}-byte limit",
                                 endpoint_, parser_.header().size, k_max_frame_size));
       case FrameParser::Status::frame: {
-        deliver(parser_.take_frame());
+        // Only a whole JPEG is a frame: a printer sending nothing else must
+        // still trip --start-timeout and the stall watchdog.
+        if (!deliver(parser_.take_frame())) break;
         if (!out.got_frame) {
           out.got_frame = true;
           if (status_.state() == StreamState::reconnecting) log_.info("stream regained from {}", endpoint_);

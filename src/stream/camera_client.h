@@ -60,7 +60,9 @@ class CameraClient {
   SessionOutcome run_session(Deadline first_frame_deadline);
 
  private:
-  void deliver(std::vector<std::uint8_t> payload);
+  // Posts `payload` if it is a whole JPEG and returns true; otherwise counts
+  // it as skipped (with a rate-limited warning) and returns false.
+  bool deliver(std::vector<std::uint8_t> payload);
 
   const StreamConfig& config_;
   const TlsContext& tls_;

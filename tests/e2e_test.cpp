@@ -77,11 +77,17 @@ class Simulator {
   fs::path record_path() const { return dir_.path / "sent.mjpeg"; }
   fs::path cert_path() const { return dir_.path / "cert.pem"; }
   ChildProcess& process() { return *process_; }
-  // Every whole JPEG sent so far, in order.
-  std::vector<Bytes> sent_frames() const {
-    auto frames = split_jpegs(read_file(record_path()));
-    REQUIRE(frames);
-    return *frames;
+  // Every whole JPEG sent so far, in order, once there are at least
+  // `at_least`: the simulator records a frame just after its write returns,
+  // so a fast client can finish before the record has it.
+  std::vector<Bytes> sent_frames(std::size_t at_least = 0) const {
+    auto end = std::chrono::steady_clock::now() + 5s;
+    for (;;) {
+      auto frames = split_jpegs(read_file(record_path()));
+      REQUIRE(frames);
+      if (frames->size() >= at_least || std::chrono::steady_clock::now() > end) return *frames;
+      std::this_thread::sleep_for(10ms);
+    }
   }
   std::string log() const { return process_->stderr_text(); }
 
@@ -112,7 +118,7 @@ TEST_CASE("streaming: stdout is byte-identical to the JPEGs the printer sent, 12
   auto c = client_of(sim, {"--frames", "5"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   Bytes out = c.stdout_bytes();
-  auto sent = sim.sent_frames();
+  auto sent = sim.sent_frames(5);
   REQUIRE(sent.size() >= 5);
   CHECK(out == concat(sent, 5));
   auto frames = split_jpegs(out);
@@ -132,7 +138,7 @@ TEST_CASE("option --frames 1 is a snapshot: exactly one whole JPEG") {
   Simulator sim;
   auto c = client_of(sim, {"--frames", "1"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
-  CHECK(c.stdout_bytes() == sim.sent_frames().at(0));
+  CHECK(c.stdout_bytes() == sim.sent_frames(1).at(0));
 }
 
 TEST_CASE("wrong access code: exit 3, and the first stderr line says so") {
@@ -188,7 +194,7 @@ TEST_CASE("connection dropped mid-frame: no partial frame, one session at a time
   auto c = client_of(sim, {"--frames", "4"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   // Two frames before the drop, two after the reconnect; the half frame never appears.
-  CHECK(c.stdout_bytes() == concat(sim.sent_frames(), 4));
+  CHECK(c.stdout_bytes() == concat(sim.sent_frames(4), 4));
   CHECK_THAT(c.stderr_text(), Catch::Contains("lost mid-frame") && Catch::Contains("reconnecting in 1.0 s"));
   // The simulator logs each session's end before the next one's start.
   std::string log = sim.log();
@@ -203,7 +209,7 @@ TEST_CASE("stall: no frame for --stall-timeout, then reconnect and resume") {
   Simulator sim({"--fault", "stall", "--fault-after", "1"});
   auto c = client_of(sim, {"--frames", "3", "--stall-timeout", "1.5"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
-  CHECK(c.stdout_bytes() == concat(sim.sent_frames(), 3));
+  CHECK(c.stdout_bytes() == concat(sim.sent_frames(3), 3));
   CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith("warning: stall: no frame from 127.0.0.1:"));
   CHECK(seconds(*c.exited_at() - c.started_at()) >= 2.5);  // 1.5 s stall + 1 s backoff
 }
@@ -212,7 +218,7 @@ TEST_CASE("a size field over the 4 MiB cap: protocol error, reconnect, resume") 
   Simulator sim({"--fault", "oversize", "--fault-after", "1"});
   auto c = client_of(sim, {"--frames", "3"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
-  CHECK(c.stdout_bytes() == concat(sim.sent_frames(), 3));
+  CHECK(c.stdout_bytes() == concat(sim.sent_frames(3), 3));
   CHECK_THAT(c.stderr_text(), Catch::Contains("protocol error") && Catch::Contains("2147483632 bytes"));
 }
 
@@ -220,7 +226,7 @@ TEST_CASE("a payload that is not a JPEG is skipped with a warning, the stream go
   Simulator sim({"--fault", "non-jpeg", "--fault-after", "1"});
   auto c = client_of(sim, {"--frames", "3"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
-  CHECK(c.stdout_bytes() == concat(sim.sent_frames(), 3));
+  CHECK(c.stdout_bytes() == concat(sim.sent_frames(3), 3));
   CHECK_THAT(first_line(c.stderr_text()), Catch::Contains("not whole JPEGs"));
 }
 
@@ -228,7 +234,7 @@ TEST_CASE("the printer gone for good: exit 5 after --retry-for") {
   Simulator sim({"--frames", "2"});  // the simulator exits after two frames
   auto c = client_of(sim, {"--retry-for", "3"});
   REQUIRE(c.wait_for_exit(k_wait) == 5);
-  CHECK(c.stdout_bytes() == concat(sim.sent_frames(), 2));
+  CHECK(c.stdout_bytes() == concat(sim.sent_frames(2), 2));
   double took = seconds(*c.exited_at() - c.started_at());
   CHECK(took >= 3);
   CHECK(took < 8);

@@ -151,10 +151,12 @@ TEST_CASE("a reader never sees a partial heartbeat while it is rewritten") {
   HeartbeatWriter writer(path.string(), status, log);
   std::atomic<bool> done{false};
   std::thread churn([&] {
-    // Many state changes: each pokes the writer into another rewrite.
-    for (int i = 0; i < 3000 && !done; ++i) {
+    // Many state changes for 500 ms: each pokes the writer into another rewrite.
+    auto end = std::chrono::steady_clock::now() + 500ms;
+    for (int i = 0; std::chrono::steady_clock::now() < end; ++i) {
       status.set_state(i % 2 ? StreamState::streaming : StreamState::reconnecting, "e" + std::to_string(i));
       status.count_written(100);
+      std::this_thread::sleep_for(100us);
     }
     done = true;
   });

@@ -29,7 +29,9 @@ class Logger {
   /// Strings shorter than 4 bytes are ignored: redacting them would mangle
   /// ordinary words, and such codes are not valid anyway.
   void add_secret(std::string secret);
+  /// The most detailed level written.
   LogLevel level() const { return level_; }
+  /// True if lines at `level` are written.
   bool enabled(LogLevel level) const { return level <= level_; }
 
   /// Writes one line at `level` if that level is enabled.
@@ -38,6 +40,8 @@ class Logger {
   /// scripts read (the simulator's "listening on HOST:PORT").
   void always(std::string_view message) const;
 
+  /// Formats (fmt syntax, checked at compile time) and writes one line at
+  /// that level: error(), warning(), info(), debug().
   template <typename... Args>
   void error(fmt::format_string<Args...> f, Args&&... args) const {
     log(LogLevel::error, f, std::forward<Args>(args)...);

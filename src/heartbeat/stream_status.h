@@ -64,13 +64,19 @@ class StreamStatus {
   void set_error(std::string error);
   /// Updates host and port (the demo learns its port after start).
   void set_endpoint(std::string host, std::uint16_t port);
-  /// A frame of `bytes` bytes was written to stdout.
+  /// A frame of `bytes` bytes was written to stdout (frames, bytes, fps, last_frame_at).
   void count_written(std::size_t bytes);
+  /// A frame was replaced before it could be written (slow reader).
   void count_dropped();
+  /// A payload was skipped because it was not a whole JPEG.
   void count_skipped();
+  /// A new session is dialled after a lost one.
   void count_reconnect();
 
+  /// The current state.
   StreamState state() const;
+  /// A consistent copy of everything, with updated_at = now and fps computed
+  /// over the last k_fps_window.
   StatusSnapshot snapshot() const;
 
  private:

@@ -17,14 +17,18 @@
 
 namespace bambu {
 
+/// Bytes in a login packet.
 inline constexpr std::size_t k_login_packet_size = 80;
+/// Its first field: bytes after the 16-byte header.
 inline constexpr std::uint32_t k_login_payload_size = 0x40;
+/// Its second field: packet type "start video stream".
 inline constexpr std::uint32_t k_login_type_start_video = 0x3000;
 /// The user name every printer expects on the LAN.
 inline constexpr std::string_view k_login_user = "bblp";
 /// Longest access code the packet can carry, in bytes (its field is 32 bytes).
 inline constexpr std::size_t k_max_access_code_size = 32;
 
+/// One login packet, exactly as sent.
 using LoginPacket = std::array<std::uint8_t, k_login_packet_size>;
 
 /// Builds the login packet for `access_code`. Returns nullopt if the code is

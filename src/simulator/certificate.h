@@ -12,6 +12,7 @@
 
 namespace bambu {
 
+/// unique_ptr deleters for OpenSSL's certificate and key handles.
 struct X509Deleter {
   void operator()(X509* cert) const { X509_free(cert); }
 };

@@ -24,7 +24,9 @@ class UniqueFd {
   UniqueFd(const UniqueFd&) = delete;
   UniqueFd& operator=(const UniqueFd&) = delete;
 
+  /// The descriptor, or -1; ownership stays here.
   int get() const { return fd_; }
+  /// True if a descriptor is held.
   explicit operator bool() const { return fd_ >= 0; }
   /// Gives up ownership and returns the descriptor.
   int release() {

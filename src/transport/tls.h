@@ -37,6 +37,7 @@ struct TlsPolicy {
   std::string expected_cn;                 ///< with ca_file: the leaf's CN must equal this (the serial)
 };
 
+/// unique_ptr deleters for OpenSSL handles.
 struct SslCtxDeleter {
   void operator()(SSL_CTX* ctx) const { SSL_CTX_free(ctx); }
 };
@@ -60,6 +61,7 @@ class TlsContext {
   /// Throws std::runtime_error if OpenSSL refuses the pair.
   static TlsContext server(X509* cert, EVP_PKEY* key);
 
+  /// The OpenSSL context; ownership stays here.
   SSL_CTX* get() const { return ctx_.get(); }
 
  private:
@@ -111,6 +113,7 @@ class TlsStream {
   /// Closes the socket without close_notify, as a crashing or unplugged peer
   /// would (the simulator's "drop" faults). Idempotent.
   void abort() { fd_.reset(); }
+  /// False once close() or abort() has run.
   bool is_open() const { return static_cast<bool>(fd_); }
 
   /// SHA-256 of the peer's leaf certificate; nullopt if it sent none.

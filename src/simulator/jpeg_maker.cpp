@@ -1,9 +1,8 @@
 #include "simulator/jpeg_maker.h"
 
+#include "simulator/libav.h"
+
 extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavutil/error.h>
-#include <libavutil/frame.h>
 #include <libavutil/pixfmt.h>
 }
 
@@ -22,7 +21,7 @@ namespace {
 
 std::string av_error_text(int err) {
   char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  if (av_strerror(err, buf, sizeof buf) < 0) {
+  if (libav().av_strerror(err, buf, sizeof buf) < 0) {
     return fmt::format("libav error {}", err);
   }
   return buf;
@@ -231,10 +230,10 @@ void draw_caption(const Planes& p, std::uint64_t frame_number,
 }  // namespace
 
 void JpegMaker::CodecContextDeleter::operator()(AVCodecContext* p) const {
-  avcodec_free_context(&p);
+  libav().avcodec_free_context(&p);
 }
-void JpegMaker::FrameDeleter::operator()(AVFrame* p) const { av_frame_free(&p); }
-void JpegMaker::PacketDeleter::operator()(AVPacket* p) const { av_packet_free(&p); }
+void JpegMaker::FrameDeleter::operator()(AVFrame* p) const { libav().av_frame_free(&p); }
+void JpegMaker::PacketDeleter::operator()(AVPacket* p) const { libav().av_packet_free(&p); }
 
 JpegMaker::JpegMaker(int width, int height, int qscale)
     : width_(width), height_(height) {
@@ -248,11 +247,11 @@ JpegMaker::JpegMaker(int width, int height, int qscale)
         fmt::format("JpegMaker: qscale {} is outside libavcodec's 2..31", qscale));
   }
 
-  const AVCodec* codec = avcodec_find_encoder(AV_CODEC_ID_MJPEG);
+  const AVCodec* codec = libav().avcodec_find_encoder(AV_CODEC_ID_MJPEG);
   if (codec == nullptr) {
     throw std::runtime_error("JpegMaker: this libavcodec was built without the MJPEG encoder");
   }
-  codec_.reset(avcodec_alloc_context3(codec));
+  codec_.reset(libav().avcodec_alloc_context3(codec));
   if (!codec_) throw std::runtime_error("JpegMaker: cannot allocate the MJPEG encoder context");
 
   AVCodecContext& c = *codec_;
@@ -275,21 +274,21 @@ JpegMaker::JpegMaker(int width, int height, int qscale)
   // return each frame's JPEG from the call that drew it.
   c.thread_count = 1;
 
-  if (const int err = avcodec_open2(&c, codec, nullptr); err < 0) {
+  if (const int err = libav().avcodec_open2(&c, codec, nullptr); err < 0) {
     throw_av(fmt::format("cannot open the MJPEG encoder for {}x{}", width, height), err);
   }
 
-  frame_.reset(av_frame_alloc());
+  frame_.reset(libav().av_frame_alloc());
   if (!frame_) throw std::runtime_error("JpegMaker: cannot allocate an AVFrame");
   frame_->format = c.pix_fmt;
   frame_->width = width;
   frame_->height = height;
   frame_->color_range = AVCOL_RANGE_JPEG;
-  if (const int err = av_frame_get_buffer(frame_.get(), 0); err < 0) {
+  if (const int err = libav().av_frame_get_buffer(frame_.get(), 0); err < 0) {
     throw_av("cannot allocate the picture buffer", err);
   }
 
-  packet_.reset(av_packet_alloc());
+  packet_.reset(libav().av_packet_alloc());
   if (!packet_) throw std::runtime_error("JpegMaker: cannot allocate an AVPacket");
 }
 
@@ -310,7 +309,7 @@ std::vector<std::uint8_t> JpegMaker::make(std::uint64_t frame_number,
                                           std::chrono::system_clock::time_point when) {
   // The encoder may still hold a reference to the previous picture; drawing
   // over it in place would corrupt that reference.
-  if (const int err = av_frame_make_writable(frame_.get()); err < 0) {
+  if (const int err = libav().av_frame_make_writable(frame_.get()); err < 0) {
     throw_av("cannot make the picture writable", err);
   }
   draw(frame_number, when);
@@ -319,14 +318,14 @@ std::vector<std::uint8_t> JpegMaker::make(std::uint64_t frame_number,
   // frame, not from the context.
   frame_->quality = codec_->global_quality;
 
-  if (const int err = avcodec_send_frame(codec_.get(), frame_.get()); err < 0) {
+  if (const int err = libav().avcodec_send_frame(codec_.get(), frame_.get()); err < 0) {
     throw_av("cannot encode the picture", err);
   }
-  if (const int err = avcodec_receive_packet(codec_.get(), packet_.get()); err < 0) {
+  if (const int err = libav().avcodec_receive_packet(codec_.get(), packet_.get()); err < 0) {
     throw_av("the encoder returned no JPEG for the picture", err);
   }
   std::vector<std::uint8_t> jpeg(packet_->data, packet_->data + packet_->size);
-  av_packet_unref(packet_.get());
+  libav().av_packet_unref(packet_.get());
   return jpeg;
 }
 

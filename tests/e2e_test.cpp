@@ -258,6 +258,31 @@ TEST_CASE("SIGTERM: exit 0 within 1 s, heartbeat says stopped, the printer sees 
   CHECK(split_jpegs(c.stdout_bytes()));  // whatever was written is whole frames
 }
 
+TEST_CASE("SIGTERM while reconnecting: exit 0 within 1 s, heartbeat stopped") {
+  Simulator sim({"--frames", "1"});  // gone after one frame: the client starts reconnecting
+  TempDir dir;
+  auto hb = dir.path / "hb.json";
+  auto c = client_of(sim, {"--heartbeat", hb.string(), "--retry-for", "60"});
+  REQUIRE(c.wait_for_stderr("reconnecting in", k_wait));
+  std::this_thread::sleep_for(300ms);  // inside the 1 s backoff or the next dial
+  c.signal(SIGTERM);
+  auto sent_at = std::chrono::steady_clock::now();
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(seconds(*c.exited_at() - sent_at) < 1.0);
+  CHECK(nlohmann::json::parse(read_file(hb))["state"] == "stopped");
+}
+
+TEST_CASE("SIGTERM during a TLS handshake that never answers: exit 0 within 1 s") {
+  LoopbackPort silent(true);
+  auto c = client({"--host", "127.0.0.1", "--port", std::to_string(silent.port()), "--access-code", k_code, "-v"});
+  REQUIRE(c.wait_for_stderr("connecting to", k_wait));
+  std::this_thread::sleep_for(200ms);
+  c.signal(SIGTERM);
+  auto sent_at = std::chrono::steady_clock::now();
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(seconds(*c.exited_at() - sent_at) < 1.0);
+}
+
 TEST_CASE("SIGINT works like SIGTERM") {
   Simulator sim;
   auto c = client_of(sim, {});

@@ -4,6 +4,7 @@
 // stderr's first line, byte-exact stdout and the heartbeat file.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -281,6 +282,41 @@ TEST_CASE("SIGTERM during a TLS handshake that never answers: exit 0 within 1 s"
   auto sent_at = std::chrono::steady_clock::now();
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   CHECK(seconds(*c.exited_at() - sent_at) < 1.0);
+}
+
+TEST_CASE("a reader that stops reading: frames are dropped, not queued, and SIGTERM leaves no partial frame") {
+  Simulator sim({}, "30");
+  TempDir dir;
+  auto hb = dir.path / "hb.json";
+  int fds[2];
+  REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
+  std::vector<std::string> argv = {k_binary, "--host", "127.0.0.1", "--port", sim.port(), "--access-code", k_code,
+                                   "--heartbeat", hb.string()};
+  ChildOptions options{argv, {}, k_env_unset, false};
+  options.stdout_fd = fds[1];
+  ChildProcess c(options);
+  ::close(fds[1]);
+  // Nobody reads: after a frame or two the writer waits for the reader, and frames are dropped.
+  auto end = std::chrono::steady_clock::now() + 10s;
+  nlohmann::json j;
+  do {
+    std::this_thread::sleep_for(200ms);
+    j = nlohmann::json::parse(read_file(hb));
+  } while (j["dropped"].get<int>() < 10 && std::chrono::steady_clock::now() < end);
+  CHECK(j["dropped"].get<int>() >= 10);
+  CHECK(j["state"] == "streaming");  // the printer session goes on regardless
+  c.signal(SIGTERM);
+  auto sent_at = std::chrono::steady_clock::now();
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(seconds(*c.exited_at() - sent_at) < 1.0);
+  Bytes out;
+  std::uint8_t buf[65536];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.insert(out.end(), buf, buf + n);
+  ::close(fds[0]);
+  auto frames = split_jpegs(out);
+  REQUIRE(frames);  // only whole frames, back to back
+  CHECK(frames->size() >= 1);
+  CHECK(frames->size() <= 3);  // a stalled reader is never fed a backlog of stale frames
 }
 
 TEST_CASE("SIGINT works like SIGTERM") {

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <cstring>
 #include <memory>
 #include <optional>
 #include <system_error>
@@ -85,6 +86,11 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
     CameraClient client(config, tls, writer, status, log, stop);
     code = client.run(error);
     writer.finish(k_drain_grace);
+    if (stop.reason() == StopReason::output_failed) {
+      code = ExitCode::internal;
+      error = fmt::format("cannot write the video to stdout: {}", std::strerror(writer.error()));
+      status.set_state(StreamState::failed, error);
+    }
   }
   if (code != ExitCode::ok) {
     log.error("{}", error);

@@ -22,6 +22,7 @@ std::string_view to_string(StopReason reason) {
     case StopReason::signal: return "SIGTERM, SIGINT or SIGHUP received";
     case StopReason::consumer_gone: return "the reader closed stdout";
     case StopReason::frames_done: return "--frames reached";
+    case StopReason::output_failed: return "writing stdout failed";
     case StopReason::requested: return "stop requested";
   }
   return "unknown";

@@ -22,12 +22,13 @@ inline Clock::duration seconds_to_duration(double seconds) {
 /// at `cap_ms` (so callers can wake up periodically).
 int poll_timeout_ms(Deadline deadline, int cap_ms = 1000 * 60 * 60);
 
-/// Why the program is stopping. Every reason ends with exit code 0.
+/// Why the program is stopping. Every reason but output_failed ends with exit code 0.
 enum class StopReason {
   none,
   signal,         ///< SIGTERM, SIGINT or SIGHUP received
   consumer_gone,  ///< stdout's reader closed the pipe (EPIPE)
   frames_done,    ///< --frames N frames were written
+  output_failed,  ///< writing stdout failed with an error other than EPIPE (exit 1)
   requested,      ///< asked by the program itself (e.g. the demo's simulator shutting down)
 };
 

@@ -1,30 +1,129 @@
 #include "output/frame_writer.h"
 
+#include <fcntl.h>
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <cerrno>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
 
-#include "core/log.h"
-
 namespace bambu {
+
+namespace {
+
+// The pipe size asked for: 1 MiB, Linux's default /proc/sys/fs/pipe-max-size,
+// which any user may set. Room for two frames of up to ~500 KB, so that the
+// next frame can be written while the reader finishes the last one.
+constexpr int k_pipe_size = 1 << 20;
+// How often a writer waiting for room in the pipe re-checks it (POLLOUT
+// fires at 4 KiB of room, not at a frame's worth) and checks for shutdown.
+constexpr int k_room_poll_ms = 10;
+
+}  // namespace
 
 struct FrameWriter::Shared {
   Shared(int fd_, std::uint64_t max_frames_, StreamStatus& status_, StopFlag& stop_)
-      : fd(fd_), max_frames(max_frames_), status(status_), stop(stop_) {}
+      : fd(fd_), max_frames(max_frames_), status(status_), stop(stop_) {
+    struct stat st {};
+    if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
+      ::fcntl(fd, F_SETPIPE_SZ, k_pipe_size);  // best effort: a smaller pipe only means more waiting
+      pipe_capacity = ::fcntl(fd, F_GETPIPE_SZ);
+    }
+  }
 
   const int fd;
   const std::uint64_t max_frames;
   StreamStatus& status;
   StopFlag& stop;
+  int pipe_capacity = -1;  // bytes; -1 if stdout is not a pipe
+  const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+  std::size_t last_size = 0;  // bytes of the last frame written (only the writer thread)
+
+  static std::size_t pages_for(std::size_t bytes, std::size_t page_size) {
+    return (bytes + page_size - 1) / page_size;
+  }
+
+  // True if `size` bytes can be written now without blocking. A Linux pipe
+  // is a ring of pages, not of bytes: a write merges only its last partial
+  // page into the previous one and otherwise starts on a fresh page, so
+  // FIONREAD's byte count cannot tell how many pages are free. We therefore
+  // write only while at most the tail of the previous frame is unread: those
+  // `queued` bytes then occupy at most pages_for(queued) + 1 pages (a
+  // half-read head page), and the new frame at most pages_for(size) + 1.
+  // A reader that lags further gets no more until it catches up, so it
+  // is never more than about two frames behind.
+  bool room_for(std::size_t size, std::size_t queued) const {
+    if (queued > last_size) return false;
+    std::size_t used = queued == 0 ? 0 : pages_for(queued, page) + 1;
+    std::size_t total = static_cast<std::size_t>(pipe_capacity) / page;
+    return used + pages_for(size, page) + 1 <= total;
+  }
 
   std::mutex mutex;
   std::condition_variable changed;
   std::optional<std::vector<std::uint8_t>> pending;
   bool writing = false;
-  bool closing = false;  // no more frames are taken
-  bool dead = false;     // the fd failed or max_frames reached: write nothing more
+  std::atomic<bool> closing{false};  // finish() called: take no more frames, start no more writes
+  bool dead = false;                 // the fd failed or max_frames reached: write nothing more
+  int error = 0;                     // errno of a failed write other than EPIPE
   std::uint64_t written = 0;
+
+  // Waits, without holding the lock, until the pipe has room for all of
+  // `frame`, so that the write cannot block halfway and leave a partial
+  // frame behind if we must exit. Meanwhile a newer pending frame replaces
+  // `frame` (nothing of it was written yet). Returns false if shutdown
+  // started first: the frame was not begun and is simply not written.
+  bool wait_for_room(std::vector<std::uint8_t>& frame) {
+    for (;;) {
+      {
+        std::lock_guard lock(mutex);
+        if (pending) {
+          frame = std::move(*pending);
+          pending.reset();
+          status.count_dropped();
+        }
+      }
+      // A frame that could not fit even an empty pipe is written blocking,
+      // as on a stdout that is not a pipe.
+      if (pipe_capacity < 0 || pages_for(frame.size(), page) + 1 > static_cast<std::size_t>(pipe_capacity) / page) {
+        return true;
+      }
+      int queued = 0;
+      if (::ioctl(fd, FIONREAD, &queued) != 0) return true;
+      if (room_for(frame.size(), static_cast<std::size_t>(queued))) return true;
+      if (closing) return false;  // only now: with room, a frame at shutdown still goes out
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, k_room_poll_ms);
+      if (p.revents & (POLLERR | POLLHUP)) return true;  // the write reports it
+    }
+  }
+
+  // write(2) of all of `frame`: one call unless the fd is non-blocking (set
+  // by whoever gave us stdout), where EAGAIN waits for POLLOUT. Returns 0 or errno.
+  int write_frame(const std::vector<std::uint8_t>& frame) {
+    const std::uint8_t* p = frame.data();
+    std::size_t left = frame.size();
+    while (left > 0) {
+      ssize_t n = ::write(fd, p, left);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) {
+          pollfd w{fd, POLLOUT, 0};
+          ::poll(&w, 1, k_room_poll_ms);
+          continue;
+        }
+        return errno;
+      }
+      p += n;
+      left -= static_cast<std::size_t>(n);
+    }
+    return 0;
+  }
 
   void run() {
     std::unique_lock lock(mutex);
@@ -35,19 +134,29 @@ struct FrameWriter::Shared {
       pending.reset();
       writing = true;
       lock.unlock();
-      int err = write_all_fd(fd, frame.data(), frame.size());
+      bool begun = wait_for_room(frame);
+      int err = begun ? write_frame(frame) : 0;
       lock.lock();
       writing = false;
       // Once finish() has given up on us (dead), `status` and `stop` may be
       // gone: touch nothing but the shared state.
       if (dead) break;
-      if (err == 0) status.count_written(frame.size());
+      if (!begun) {
+        status.count_dropped();
+        changed.notify_all();
+        continue;
+      }
       if (err != 0) {
         dead = true;
-        stop.request_stop(StopReason::consumer_gone);
-      } else if (max_frames != 0 && ++written >= max_frames) {
-        dead = true;
-        stop.request_stop(StopReason::frames_done);
+        error = err == EPIPE ? 0 : err;
+        stop.request_stop(err == EPIPE ? StopReason::consumer_gone : StopReason::output_failed);
+      } else {
+        last_size = frame.size();
+        status.count_written(frame.size());
+        if (max_frames != 0 && ++written >= max_frames) {
+          dead = true;
+          stop.request_stop(StopReason::frames_done);
+        }
       }
       changed.notify_all();
     }
@@ -75,6 +184,11 @@ void FrameWriter::post(std::vector<std::uint8_t> frame) {
   shared_->changed.notify_all();
 }
 
+int FrameWriter::error() const {
+  std::lock_guard lock(shared_->mutex);
+  return shared_->error;
+}
+
 bool FrameWriter::finish(std::chrono::milliseconds grace) {
   if (!thread_.joinable()) return true;
   bool drained = false;
@@ -86,7 +200,7 @@ bool FrameWriter::finish(std::chrono::milliseconds grace) {
       return shared_->dead || (!shared_->pending && !shared_->writing);
     });
     if (!drained) {
-      // Give up on the waiting frame; the one being written is left to finish.
+      // Give up on the waiting frame; one being written is left to finish.
       if (shared_->pending) {
         shared_->pending.reset();
         shared_->status.count_dropped();
@@ -98,7 +212,7 @@ bool FrameWriter::finish(std::chrono::milliseconds grace) {
   if (drained) {
     thread_.join();
   } else {
-    thread_.detach();  // blocked in write(2); it owns `shared_` and ends with the process
+    thread_.detach();  // inside write(2); it owns `shared_` and ends with the process
   }
   return drained;
 }

@@ -15,17 +15,24 @@ namespace bambu {
 
 /// Writes frames to a file descriptor (stdout) from a background thread.
 ///
-/// Each frame goes out in one write(2) call (a retry loop only for short
-/// writes), as soon as it is posted, with nothing between frames
-/// (../shared/docs/go2rtc-contract.md: go2rtc emits a JPEG when a read ends
-/// in FF D9). At most one frame waits while a write is in progress; a newer
-/// frame replaces it and the older one is counted as dropped. Frames are
-/// only ever written whole, so stdout never carries a partial frame.
+/// Each frame goes out in one write(2) call, as soon as it is posted, with
+/// nothing between frames (../shared/docs/go2rtc-contract.md: go2rtc emits
+/// a JPEG when a read ends in FF D9). At most one frame waits while another
+/// is in flight; a newer frame replaces it and the older one is counted as
+/// dropped.
+///
+/// No partial frame, even at exit: when stdout is a pipe (as under go2rtc),
+/// the pipe is enlarged to 1 MiB and a write starts only once the pipe
+/// provably has room for the whole frame, so it never blocks halfway. A frame
+/// still waiting for room at shutdown is simply not written. The room rule
+/// also keeps a slow reader at most about two frames behind, instead of a
+/// pipe full of stale video. (A frame larger than the pipe, or a stdout that
+/// is not a pipe, is written blocking.)
 ///
 /// On EPIPE (the reader went away) it requests stop with
-/// StopReason::consumer_gone; after `max_frames` frames (if not 0) with
-/// StopReason::frames_done. Other write errors request consumer_gone too:
-/// with no way to deliver frames there is nothing left to do.
+/// StopReason::consumer_gone; on any other write error with
+/// StopReason::output_failed (see error()); after `max_frames` frames (if
+/// not 0) with StopReason::frames_done.
 class FrameWriter final : public FrameSink {
  public:
   /// Starts the writer thread. `fd` stays owned by the caller and must stay
@@ -40,11 +47,14 @@ class FrameWriter final : public FrameSink {
   /// Hands over one whole frame. Never blocks on the fd.
   void post(std::vector<std::uint8_t> frame) override;
 
-  /// Stops taking frames, lets the writer finish the frame it is writing and
-  /// the pending one for at most `grace`, then lets the thread go. Returns
-  /// true if everything posted was written (or dropped) in time. If a write
-  /// is still blocked (a reader that stopped reading), the thread is left
-  /// to end with the process: the frame is never cut short.
+  /// The errno of the write that failed with StopReason::output_failed, else 0.
+  int error() const;
+
+  /// Stops taking frames and starting writes; lets a write in progress
+  /// finish for at most `grace`, then lets the thread go. Frames not yet
+  /// begun are dropped. Returns true if the thread ended in time. If a
+  /// write is still blocked (only possible for a frame larger than the pipe
+  /// or a stdout that is not a pipe), the thread is left to end with the process.
   bool finish(std::chrono::milliseconds grace);
 
  private:

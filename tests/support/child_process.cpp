@@ -195,6 +195,9 @@ void ChildProcess::Impl::start(ChildOptions options) {
   if (options.capture_stdout) {
     fa.check(posix_spawn_file_actions_adddup2(&fa.fa, out_w.fd, 1),
              "posix_spawn_file_actions_adddup2 (stdout)");
+  } else if (options.stdout_fd >= 0) {
+    fa.check(posix_spawn_file_actions_adddup2(&fa.fa, options.stdout_fd, 1),
+             "posix_spawn_file_actions_adddup2 (stdout_fd)");
   } else {
     fa.check(posix_spawn_file_actions_addopen(&fa.fa, 1, "/dev/null", O_WRONLY, 0),
              "posix_spawn_file_actions_addopen (stdout)");

@@ -35,6 +35,10 @@ struct ChildOptions {
   /// True: stdout goes into a pipe that is captured. False: stdout is
   /// /dev/null and nothing is captured (stdout_size() stays 0).
   bool capture_stdout = true;
+  /// If >= 0 (and capture_stdout is false): the child's stdout is a dup of
+  /// this descriptor, which stays owned by the caller, e.g. the write end of
+  /// a pipe the test reads at its own pace (a slow or stalled reader).
+  int stdout_fd = -1;
   /// At most this many bytes of stdout are kept (the first ones); bytes after
   /// that are still read from the pipe and counted by stdout_size(), but
   /// discarded. stderr is always kept in full.

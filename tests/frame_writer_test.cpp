@@ -191,6 +191,8 @@ TEST_CASE("max_frames: exactly N frames are written, then frames_done") {
   Pipe pipe;
   StopFlag stop;
   StreamStatus status("jpeg", "h", 1);
+  std::vector<std::uint8_t> got;
+  std::thread reader([&] { got = read_exactly(pipe.read, 1000); });  // until EOF
   FrameWriter writer(pipe.write, 3, status, stop);
   for (std::uint8_t i = 0; i < 6; ++i) {
     writer.post(fake_jpeg(10, i));
@@ -207,5 +209,6 @@ TEST_CASE("max_frames: exactly N frames are written, then frames_done") {
   }
   ::close(pipe.write);
   pipe.write = -1;
-  CHECK(read_exactly(pipe.read, 1000) == expected);
+  reader.join();
+  CHECK(got == expected);
 }

@@ -2,6 +2,8 @@
 // reassembly across TLS records, skipped payloads, and how sessions end.
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <mutex>
 
 #include "protocol/login.h"
@@ -213,6 +215,66 @@ TEST_CASE("a certificate that fails --tls-fingerprint: exit 6, no login sent") {
   CHECK_THAT(error, Catch::Contains("does not match --tls-fingerprint"));
   peer.wait();
   CHECK_FALSE(login_seen);  // the access code never went to the impostor
+}
+
+TEST_CASE("reconnects back off 1x, 2x, 4x up to the maximum, then exit 5 when --retry-for runs out") {
+  int sessions = 0;
+  TlsPeer peer(
+      [&](TlsStream& tls, const StopFlag& stop) {
+        std::vector<std::uint8_t> login;
+        if (!read_login(tls, stop, login)) return;
+        if (sessions++ == 0) tls.write_all(wire_frame(fake_jpeg(64)), Clock::now() + 2s, stop);
+        tls.close(Clock::now() + 1s);  // every later session: closed at once, like a printer rebooting
+      },
+      "01P00A000000001", false, 50);
+  Harness h(peer.port());
+  h.config.backoff_initial_s = 0.05;
+  h.config.backoff_max_s = 0.2;
+  h.config.retry_for_s = 1.0;
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  Logger log(LogLevel::warning, "", fds[1]);
+  CameraClient client(h.config, h.tls, h.sink, h.status, log, h.stop);
+  std::string error;
+  auto t0 = Clock::now();
+  CHECK(client.run(error) == ExitCode::stream_lost);
+  auto took = Clock::now() - t0;
+  ::close(fds[1]);
+  std::string text(65536, '\0');
+  text.resize(static_cast<std::size_t>(std::max<ssize_t>(0, ::read(fds[0], text.data(), text.size()))));
+  ::close(fds[0]);
+  CHECK_THAT(text, Catch::Contains("reconnecting in 0.1 s") && Catch::Contains("reconnecting in 0.2 s"));
+  auto first = text.find("reconnecting in 0.1 s");  // 0.05 s prints as 0.1 (one decimal)
+  auto second = text.find("reconnecting in 0.1 s", first + 1);
+  auto third = text.find("reconnecting in 0.2 s");
+  CHECK(first < third);
+  CHECK(second < third);
+  CHECK(took >= 1s);
+  CHECK(took < 2500ms);
+  CHECK_THAT(error, Catch::Contains("not regained within --retry-for"));
+  CHECK(h.status.snapshot().reconnects >= 4);
+  peer.join();
+}
+
+TEST_CASE("a printer that drops after every frame is not 'regained': --retry-for still ends it") {
+  TlsPeer peer(
+      [](TlsStream& tls, const StopFlag& stop) {
+        std::vector<std::uint8_t> login;
+        if (!read_login(tls, stop, login)) return;
+        tls.write_all(wire_frame(fake_jpeg(64)), Clock::now() + 2s, stop);
+        tls.close(Clock::now() + 1s);
+      },
+      "01P00A000000001", false, 100);
+  Harness h(peer.port());
+  h.config.backoff_initial_s = 0.05;
+  h.config.backoff_max_s = 0.1;
+  h.config.retry_for_s = 1.0;
+  std::string error;
+  auto t0 = Clock::now();
+  CHECK(h.client().run(error) == ExitCode::stream_lost);
+  CHECK(Clock::now() - t0 < 3s);
+  CHECK(h.sink.frames().size() >= 3);  // it did deliver frames all along
+  peer.join();
 }
 
 TEST_CASE("a stop request ends the run with exit 0 and state stopped") {

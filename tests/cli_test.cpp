@@ -129,15 +129,43 @@ TEST_CASE("missing or bad options are usage errors that say what to do") {
   CHECK_THAT(usage_error({"--access-code", "12345678"}), Catch::Contains("--host"));
   CHECK_THAT(usage_error({"--host", "h"}), Catch::Contains("--access-code"));
   CHECK_THAT(usage_error({"--host", "h", "--access-code", std::string(33, 'x').c_str()}),
-             Catch::Contains("1 to 32 characters"));
+             Catch::Contains("4 to 32 characters"));
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", "123"}), Catch::Contains("4 to 32 characters"));
   CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--tls-fingerprint", "abcd"}),
              Catch::Contains("64 hex digits"));
   CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "-v", "-q"}), Catch::Contains("-v and -q"));
   CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--port", "70000"}).empty());
-  CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--start-timeout", "0"}).empty());
+  for (const char* bad : {"0", "-1", "nan", "inf", "1e10", "3601", "abc", "5s"}) {
+    auto message = usage_error({"--host", "h", "--access-code", "12345678", "--start-timeout", bad});
+    CHECK_THAT(message, Catch::Contains("--start-timeout"));
+    CHECK(message.size() < 200);  // readable inside go2rtc's 512-byte error
+  }
+  CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--retry-for", "1e10"}).empty());
+  CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--stall-timeout", "nan"}).empty());
+  CHECK(stream({"--host", "h", "--access-code", "12345678", "--retry-for", "0"}).retry_for_s == 0);
+  CHECK(stream({"--host", "h", "--access-code", "12345678", "--start-timeout", "3600"}).start_timeout_s == 3600);
   CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--format", "h264"}).empty());
   CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--bogus"}).empty());
   CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--source", "webrtc"}).empty());
+}
+
+TEST_CASE("a parse error never repeats the access code") {
+  CleanEnv env;
+  for (auto args : {std::vector<const char*>{"--host", "h", "--acess-code", "s3cr3tAC"},
+                    std::vector<const char*>{"--host", "--access-code", "s3cr3tAC", "extra"},
+                    std::vector<const char*>{"--host", "h", "--access-code=s3cr3tAC", "--bogus", "s3cr3tAC"},
+                    std::vector<const char*>{"simulate", "--access-code", "s3cr3tAC", "stray", "s3cr3tAC"}}) {
+    std::vector<const char*> argv{"bambu-stream"};
+    argv.insert(argv.end(), args.begin(), args.end());
+    try {
+      parse_command_line(static_cast<int>(argv.size()), argv.data());
+      FAIL("parsed");
+    } catch (const FatalError& e) {
+      CHECK(std::string(e.what()).find("s3cr3tAC") == std::string::npos);
+    }
+  }
+  ::setenv("PRINTER_ACCESS_CODE", "envS3cret", 1);
+  CHECK(usage_error({"--host", "h", "envS3cret"}).find("envS3cret") == std::string::npos);
 }
 
 TEST_CASE("RTSPS is refused clearly until it is supported") {

@@ -112,6 +112,16 @@ ChildProcess client_of(const Simulator& sim, std::vector<std::string> extra) {
 
 double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// In the simulator's log, session 1 closed before session 2 opened: we never
+// held two camera slots at once.
+void check_one_session_at_a_time(const std::string& log) {
+  auto closed1 = log.find("session 1 closed");
+  auto opened2 = log.find("session 2 opened");
+  REQUIRE(closed1 != std::string::npos);
+  REQUIRE(opened2 != std::string::npos);
+  CHECK(closed1 < opened2);
+}
+
 }  // namespace
 
 TEST_CASE("streaming: stdout is byte-identical to the JPEGs the printer sent, 1280x720, exit 0") {
@@ -197,30 +207,28 @@ TEST_CASE("connection dropped mid-frame: no partial frame, one session at a time
   // Two frames before the drop, two after the reconnect; the half frame never appears.
   CHECK(c.stdout_bytes() == concat(sim.sent_frames(4), 4));
   CHECK_THAT(c.stderr_text(), Catch::Contains("lost mid-frame") && Catch::Contains("reconnecting in 1.0 s"));
-  // The simulator logs each session's end before the next one's start.
-  std::string log = sim.log();
-  auto closed1 = log.find("session 1 closed");
-  auto opened2 = log.find("session 2 opened");
-  REQUIRE(closed1 != std::string::npos);
-  REQUIRE(opened2 != std::string::npos);
-  CHECK(closed1 < opened2);
+  check_one_session_at_a_time(sim.log());
 }
 
 TEST_CASE("stall: no frame for --stall-timeout, then reconnect and resume") {
-  Simulator sim({"--fault", "stall", "--fault-after", "1"});
-  auto c = client_of(sim, {"--frames", "3", "--stall-timeout", "1.5"});
+  // One slot, as if another viewer held the printer's second: if we dialled
+  // again before closing the stalled session, the new one would never start.
+  Simulator sim({"--fault", "stall", "--fault-after", "1", "--max-sessions", "1"});
+  auto c = client_of(sim, {"--frames", "3", "--stall-timeout", "1.5", "--start-timeout", "3"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   CHECK(c.stdout_bytes() == concat(sim.sent_frames(3), 3));
   CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith("warning: stall: no frame from 127.0.0.1:"));
   CHECK(seconds(*c.exited_at() - c.started_at()) >= 2.5);  // 1.5 s stall + 1 s backoff
+  check_one_session_at_a_time(sim.log());
 }
 
 TEST_CASE("a size field over the 4 MiB cap: protocol error, reconnect, resume") {
-  Simulator sim({"--fault", "oversize", "--fault-after", "1"});
-  auto c = client_of(sim, {"--frames", "3"});
+  Simulator sim({"--fault", "oversize", "--fault-after", "1", "--max-sessions", "1"});
+  auto c = client_of(sim, {"--frames", "3", "--start-timeout", "3"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   CHECK(c.stdout_bytes() == concat(sim.sent_frames(3), 3));
   CHECK_THAT(c.stderr_text(), Catch::Contains("protocol error") && Catch::Contains("2147483632 bytes"));
+  check_one_session_at_a_time(sim.log());
 }
 
 TEST_CASE("a payload that is not a JPEG is skipped with a warning, the stream goes on") {
@@ -416,6 +424,21 @@ TEST_CASE("option -v prints the certificate fingerprint, and never the access co
   REQUIRE(wrong.wait_for_exit(k_wait) == 3);
   CHECK(wrong.stderr_text().find("99999999") == std::string::npos);
   CHECK(sim.log().find(k_code) == std::string::npos);
+  // A mistyped option: CLI11 would list the code among the unexpected words.
+  auto typo = client({"--host", "127.0.0.1", "--acess-code", k_code});
+  REQUIRE(typo.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(typo.stderr_text(), Catch::Contains("--acess-code"));
+  CHECK(typo.stderr_text().find(k_code) == std::string::npos);
+}
+
+TEST_CASE("option -q: a healthy stream and a lost one say nothing, a failure still says why") {
+  Simulator sim({"--fault", "drop-mid-frame", "--fault-after", "1"});
+  auto c = client_of(sim, {"--frames", "2", "-q"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(c.stderr_text().empty());
+  auto wrong = client({"--host", "127.0.0.1", "--port", sim.port(), "--access-code", "00000000", "-q"});
+  REQUIRE(wrong.wait_for_exit(k_wait) == 3);
+  CHECK_THAT(first_line(wrong.stderr_text()), Catch::StartsWith("error: access code rejected"));
 }
 
 TEST_CASE("access code from the environment and from a file") {

@@ -43,6 +43,7 @@ class DemoPrinter {
     sim.access_code = random_access_code();
     log_ = std::make_unique<Logger>(log.enabled(LogLevel::debug) ? LogLevel::debug : LogLevel::warning,
                                     "simulator: ");
+    log_->add_secret(sim.access_code);
     simulator_ = std::make_unique<Simulator>(sim, *log_);
     config.host = sim.listen_host;
     config.port = simulator_->port();
@@ -84,7 +85,13 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
   {
     FrameWriter writer(STDOUT_FILENO, config.frames, status, stop);
     CameraClient client(config, tls, writer, status, log, stop);
-    code = client.run(error);
+    try {
+      code = client.run(error);
+    } catch (const std::exception& e) {
+      // Exit 1 follows from main(); the heartbeat must not claim we still stream.
+      status.set_state(StreamState::failed, std::string("internal error: ") + e.what());
+      throw;
+    }
     writer.finish(k_drain_grace);
     if (stop.reason() == StopReason::output_failed) {
       code = ExitCode::internal;

@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 
@@ -73,11 +75,86 @@ std::pair<std::string, std::uint16_t> parse_listen(const std::string& text) {
   return {host, static_cast<std::uint16_t>(port)};
 }
 
+// Access codes shorter than this are refused: printers use 8 characters, and
+// the logger cannot redact a shorter secret without mangling ordinary words.
+constexpr std::size_t k_min_access_code_size = 4;
+
 void check_access_code(const std::string& code) {
-  if (!make_login_packet(code)) {
-    usage_error(fmt::format("the access code must be 1 to {} characters (the printer shows 8)",
-                            k_max_access_code_size));
+  if (code.size() < k_min_access_code_size || !make_login_packet(code)) {
+    usage_error(fmt::format("the access code must be {} to {} characters (the printer shows 8)",
+                            k_min_access_code_size, k_max_access_code_size));
   }
+}
+
+// CLI11's parse errors quote the arguments they did not expect, and a typo
+// such as --acess-code puts the access code among them: replace every value
+// given to --access-code (in either form) or PRINTER_ACCESS_CODE.
+std::string redact_access_codes(std::string message, int argc, const char* const* argv) {
+  std::vector<std::string> secrets;
+  if (const char* env = std::getenv("PRINTER_ACCESS_CODE"); env != nullptr && *env != '\0') secrets.emplace_back(env);
+  const std::string_view flag = "--access-code";
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == flag && i + 1 < argc) {
+      secrets.emplace_back(argv[i + 1]);
+    } else if (arg.size() > flag.size() + 1 && arg.substr(0, flag.size() + 1) == "--access-code=") {
+      secrets.emplace_back(arg.substr(flag.size() + 1));
+    }
+  }
+  for (const auto& secret : secrets) {
+    if (secret.empty()) continue;
+    for (auto pos = message.find(secret); pos != std::string::npos; pos = message.find(secret, pos + 8)) {
+      message.replace(pos, secret.size(), "********");
+    }
+  }
+  return message;
+}
+
+// CLI11 lists every argument it did not expect. After a mistyped option
+// (--acess-code 12345678) that list holds the access code, and nothing marks
+// it as one: name only the option-like words and count the rest.
+std::string describe_extras(std::string_view cli11_message) {
+  auto colon = cli11_message.find(": ");
+  std::string_view list = colon == std::string_view::npos ? "" : cli11_message.substr(colon + 2);
+  std::string options;
+  std::size_t values = 0;
+  while (!list.empty()) {
+    auto space = list.find(' ');
+    std::string_view word = list.substr(0, space);
+    list = space == std::string_view::npos ? "" : list.substr(space + 1);
+    if (word.empty()) continue;
+    if (word.front() == '-') {
+      options += options.empty() ? "" : " ";
+      options += word.substr(0, word.find('='));  // --opt=value: the value may be the code
+    } else {
+      ++values;
+    }
+  }
+  std::string message = options.empty() ? "unexpected arguments" : "unknown options or arguments: " + options;
+  if (values > 0) message += fmt::format(" (and {} value(s), not shown: one may be the access code)", values);
+  return message + "; see --help";
+}
+
+// A duration option in seconds: a number in (min, max] (or [min, max] with
+// `min_inclusive`), never NaN or infinite, with a message a user can read
+// in go2rtc's error line (CLI11's own range text prints DBL_MAX in full).
+CLI::Validator seconds_in(double min, double max, bool min_inclusive = false) {
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        double v = 0;
+        try {
+          std::size_t used = 0;
+          v = std::stod(text, &used);
+          if (used != text.size()) throw std::invalid_argument("trailing");
+        } catch (const std::exception&) {
+          return "'" + text + "' is not a number of seconds";
+        }
+        bool ok = std::isfinite(v) && (min_inclusive ? v >= min : v > min) && v <= max;
+        if (!ok) return fmt::format("{} is out of range: seconds {} {} and at most {}", text,
+                                    min_inclusive ? "from" : "above", min, max);
+        return {};
+      },
+      "SECONDS");
 }
 
 }  // namespace
@@ -127,15 +204,15 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   app.add_option("--heartbeat", stream.heartbeat_path, "Keep a JSON status file here (see README)")
       ->envname("BAMBU_HEARTBEAT");
   app.add_option("--start-timeout", stream.start_timeout_s, "Seconds to wait for the first frame, then exit 4")
-      ->check(CLI::PositiveNumber)
+      ->check(seconds_in(0, 3600))
       ->capture_default_str();
   app.add_option("--stall-timeout", stream.stall_timeout_s,
                  "Seconds without a frame before the session is dropped and redialled")
-      ->check(CLI::PositiveNumber)
+      ->check(seconds_in(0, 3600))
       ->capture_default_str();
   app.add_option("--retry-for", stream.retry_for_s,
-                 "Seconds to keep reconnecting after the stream is lost, then exit 5")
-      ->check(CLI::NonNegativeNumber)
+                 "Seconds to keep reconnecting after the stream is lost, then exit 5 (at most a year)")
+      ->check(seconds_in(0, 365 * 86400, true))
       ->capture_default_str();
   app.add_option("--tls-fingerprint", fingerprint,
                  "Accept only the certificate with this SHA-256 fingerprint (64 hex digits; -v prints it)");
@@ -159,8 +236,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   simulate->add_option("--access-code", sim.access_code, "The access code clients must send")
       ->envname("PRINTER_ACCESS_CODE")
       ->required();
-  simulate->add_option("--fps", sim.fps, "Frames per second per session")
-      ->check(CLI::Range(0.01, 120.0))
+  simulate->add_option("--fps", sim.fps, "Frames per second per session (0.01 to 120)")
+      ->check(seconds_in(0.01, 120, true).description("FPS"))
       ->capture_default_str();
   simulate->add_option("--serial", sim.serial, "Serial number (the certificate's CN)")->capture_default_str();
   simulate->add_option("--frames", sim.frames, "Exit after sending N frames in all (0: never)");
@@ -185,8 +262,10 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
     return ParsedCommand{app.help("", CLI::AppFormatMode::All)};
   } catch (const CLI::CallForVersion& e) {
     return ParsedCommand{std::string(e.what()) + "\n"};
+  } catch (const CLI::ExtrasError& e) {
+    usage_error(describe_extras(e.what()));
   } catch (const CLI::ParseError& e) {
-    usage_error(e.what());
+    usage_error(redact_access_codes(e.what(), argc, argv));
   }
 
   if (simulate->parsed()) {

@@ -12,8 +12,13 @@ using Clock = std::chrono::steady_clock;
 /// An absolute point on Clock after which a wait gives up.
 using Deadline = Clock::time_point;
 
-/// Converts seconds (as given on the command line) to a Clock duration.
+/// Converts seconds (as given on the command line) to a Clock duration,
+/// saturating at 0 and at ten years so that the conversion can never overflow
+/// (the CLI bounds every duration well below that).
 inline Clock::duration seconds_to_duration(double seconds) {
+  constexpr double k_max_seconds = 10.0 * 365 * 86400;
+  if (!(seconds > 0)) return Clock::duration::zero();  // also NaN
+  if (seconds > k_max_seconds) seconds = k_max_seconds;
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
 }
 

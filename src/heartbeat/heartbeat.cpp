@@ -93,9 +93,17 @@ void HeartbeatWriter::finish() {
 
 void HeartbeatWriter::run() {
   std::unique_lock lock(mutex_);
+  // Fixed ticks, not "a period after the last write": the time each write
+  // takes must not stretch the interval past one second.
+  auto next_tick = std::chrono::steady_clock::now() + k_period;
   while (!done_) {
-    wake_.wait_for(lock, k_period, [this] { return poked_ || done_; });
+    wake_.wait_until(lock, next_tick, [this] { return poked_ || done_; });
     if (done_) break;
+    auto now = std::chrono::steady_clock::now();
+    if (now >= next_tick) {
+      next_tick += k_period;
+      if (next_tick <= now) next_tick = now + k_period;  // after a long stall, do not burst
+    }
     poked_ = false;
     lock.unlock();
     write_once();

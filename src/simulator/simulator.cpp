@@ -151,6 +151,10 @@ struct Simulator::Impl {
       log.debug("session {}: client left while waiting for a free slot", id);
       return;
     }
+    struct SlotGuard {
+      Impl& impl;
+      ~SlotGuard() { impl.release_slot(); }  // also when the session throws
+    } slot{*this};
     std::string why = "ended";
     {
       TlsStream tls(tls_context, std::move(fd), TlsStream::Role::server);
@@ -158,7 +162,6 @@ struct Simulator::Impl {
       tls.close(Clock::now() + std::chrono::milliseconds(200));
     }
     log.info("session {} closed: {}", id, why);
-    release_slot();
   }
 
   // The session after the slot is taken; returns why it ended.
@@ -242,7 +245,13 @@ struct Simulator::Impl {
           log.debug("session {}: TCP connection accepted", id);
           Session& s = sessions.emplace_back();
           s.thread = std::thread([this, fd = std::move(client), id, done = s.done]() mutable {
-            serve(std::move(fd), id);
+            try {
+              serve(std::move(fd), id);
+            } catch (const std::exception& e) {
+              // One broken session (an encoder or OpenSSL failure) must not
+              // take the simulator, or the --demo stream, down with it.
+              log.error("session {}: {}", id, e.what());
+            }
             done->store(true);
           });
         }

@@ -15,6 +15,12 @@ namespace {
 constexpr auto k_skip_warning_interval = std::chrono::seconds(10);
 // Time given to close_notify when a session ends.
 constexpr auto k_close_grace = std::chrono::milliseconds(200);
+// How long frames must flow in a new session before the stream counts as
+// regained (backoff and the --retry-for window start afresh). Shorter
+// sessions (a printer that drops after every frame) stay within the
+// current loss, so --retry-for still ends them and the backoff keeps
+// growing instead of redialling every second.
+constexpr auto k_stable_stream = std::chrono::seconds(10);
 
 double seconds_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double>(to - from).count();
@@ -127,7 +133,7 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
 
   parser_.reset();
   bool received_any = false;
-  Clock::time_point last_frame{};
+  Clock::time_point first_frame{}, last_frame{};
   for (;;) {
     Deadline deadline = out.got_frame ? last_frame + seconds_to_duration(config_.stall_timeout_s)
                                       : first_frame_deadline;
@@ -145,8 +151,13 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
         }
         return fail(Kind::no_first_frame,
                     fmt::format("logged in to {}, but no frame arrived within {:.0f} s", endpoint_, budget_s));
-      case TlsStatus::closed:
       case TlsStatus::failed:
+        if (!received_any) {
+          // Not a rejection: the printer closes cleanly for a wrong code.
+          return fail(Kind::lost, fmt::format("TLS error from {} after the login: {}", endpoint_, r.detail));
+        }
+        [[fallthrough]];
+      case TlsStatus::closed:
         if (!received_any) {
           return fail(Kind::rejected,
                       fmt::format("access code rejected: {} closed the session right after the login without "
@@ -174,12 +185,14 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
         if (!deliver(parser_.take_frame())) break;
         if (!out.got_frame) {
           out.got_frame = true;
+          first_frame = Clock::now();
           if (status_.state() == StreamState::reconnecting) log_.info("stream regained from {}", endpoint_);
           status_.set_state(StreamState::streaming);
           log_.debug("streaming from {} (first frame after {:.0f} ms)", endpoint_,
                      seconds_between(started, Clock::now()) * 1000);
         }
         last_frame = Clock::now();
+        out.streamed_for = last_frame - first_frame;
         break;
       }
     }
@@ -207,7 +220,7 @@ ExitCode CameraClient::run(std::string& error) {
     SessionOutcome out = run_session(first_frame_deadline);
     if (out.kind == Kind::stopped || stop_.stop_requested()) return finish(ExitCode::ok, {});
     if (out.kind == Kind::verify_failed) return finish(ExitCode::tls_verification, out.message);
-    if (out.got_frame) {
+    if (out.got_frame && (!established || out.streamed_for >= k_stable_stream)) {
       established = true;
       lost_at = Clock::now();
       backoff_s = config_.backoff_initial_s;

@@ -30,6 +30,7 @@ struct SessionOutcome {
   Kind kind = Kind::stopped;
   std::string message;     ///< one line, cause first; never the access code
   bool got_frame = false;  ///< at least one whole JPEG was delivered
+  Clock::duration streamed_for{};  ///< from the first to the last whole JPEG
 };
 
 /// Streams one printer's port-6000 camera into a FrameSink until stopped.
@@ -39,7 +40,9 @@ struct SessionOutcome {
 /// so we never hold two of the printer's few camera slots. Before the first
 /// frame nothing is retried (go2rtc restarts us with its own backoff, and
 /// the error must come fast); once frames have flowed, a lost or stalled
-/// session is redialled with exponential backoff for up to --retry-for.
+/// session is redialled with exponential backoff for up to --retry-for. The
+/// stream counts as regained only after 10 s of frames in a new session, so
+/// a printer that drops after every frame still ends in exit 5.
 class CameraClient {
  public:
   /// All references must outlive the client. `config.port` must be set.

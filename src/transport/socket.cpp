@@ -178,6 +178,12 @@ ConnectResult resolve(const std::string& host, std::uint16_t port, Deadline dead
 
 ConnectResult tcp_connect(const std::string& host, std::uint16_t port, Deadline deadline,
                           const StopFlag& stop) {
+  if (stop.stop_requested()) {
+    ConnectResult stopped;
+    stopped.status = ConnectStatus::stopped;
+    stopped.detail = "stopped";
+    return stopped;
+  }
   AddrInfoList list;
   ConnectResult resolved = resolve(host, port, deadline, stop, list);
   if (resolved.status != ConnectStatus::connected) return resolved;

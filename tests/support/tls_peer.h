@@ -13,16 +13,18 @@
 
 namespace bambu::test {
 
-/// Accepts one TLS connection (server role) and runs `script` on it in a
-/// background thread. The script must not use Catch2 assertions (they are
-/// not thread-safe); it records what it saw in variables the test reads
-/// after join(). `cn` is the certificate's CN; `expired` makes it expired.
+/// Accepts TLS connections (server role) one after another, up to
+/// `connections`, and runs `script` on each in a background thread. The
+/// script must not use Catch2 assertions (they are not thread-safe); it
+/// records what it saw in variables the test reads after join(). `cn` is the
+/// certificate's CN; `expired` makes it expired.
 class TlsPeer {
  public:
   using Script = std::function<void(TlsStream&, const StopFlag&)>;
 
-  explicit TlsPeer(Script script, std::string cn = "01P00A000000001", bool expired = false)
-      : certificate_(make_certificate(cn, expired)),
+  explicit TlsPeer(Script script, std::string cn = "01P00A000000001", bool expired = false, int connections = 1)
+      : connections_(connections),
+        certificate_(make_certificate(cn, expired)),
         context_(TlsContext::server(certificate_.cert.get(), certificate_.key.get())),
         listener_(tcp_listen("127.0.0.1", 0)),
         port_(local_port(listener_.get())),
@@ -56,17 +58,20 @@ class TlsPeer {
   }
 
   void serve(const Script& script) {
-    if (wait_fd(listener_.get(), 0x001 /* POLLIN */, Clock::now() + std::chrono::seconds(10), stop_) !=
-        WaitResult::ready) {
-      return;
+    for (int i = 0; i < connections_; ++i) {
+      if (wait_fd(listener_.get(), 0x001 /* POLLIN */, Clock::now() + std::chrono::seconds(10), stop_) !=
+          WaitResult::ready) {
+        return;
+      }
+      UniqueFd fd = tcp_accept(listener_.get());
+      if (!fd) continue;
+      TlsStream tls(context_, std::move(fd), TlsStream::Role::server);
+      if (tls.handshake(Clock::now() + std::chrono::seconds(10), stop_).status != TlsStatus::ok) continue;
+      script(tls, stop_);
     }
-    UniqueFd fd = tcp_accept(listener_.get());
-    if (!fd) return;
-    TlsStream tls(context_, std::move(fd), TlsStream::Role::server);
-    if (tls.handshake(Clock::now() + std::chrono::seconds(10), stop_).status != TlsStatus::ok) return;
-    script(tls, stop_);
   }
 
+  int connections_;
   Certificate certificate_;
   TlsContext context_;
   UniqueFd listener_;

@@ -17,6 +17,7 @@
 #include "support/child_process.h"
 #include "support/jpeg_info.h"
 #include "support/ports.h"
+#include "support/temp_dir.h"
 
 using namespace std::chrono_literals;
 using bambu::test::ChildOptions;
@@ -24,6 +25,7 @@ using bambu::test::ChildProcess;
 using bambu::test::LoopbackPort;
 using bambu::test::read_jpeg_info;
 using bambu::test::split_jpegs;
+using bambu::test::TempDir;
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 
@@ -36,15 +38,6 @@ constexpr auto k_wait = 20s;
 
 const std::vector<std::string> k_env_unset = {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL",
                                               "PRINTER_SOURCE", "BAMBU_HEARTBEAT"};
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/bambu-e2e-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 Bytes read_file(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -12,21 +12,14 @@
 
 #include "core/errors.h"
 #include "heartbeat/heartbeat.h"
+#include "support/temp_dir.h"
 
 using namespace bambu;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using bambu::test::TempDir;
 
 namespace {
-
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    char tmpl[] = "/tmp/bambu-hb-XXXXXX";
-    path = ::mkdtemp(tmpl);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 std::string slurp(const fs::path& p) {
   std::ifstream in(p);

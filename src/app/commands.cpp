@@ -120,8 +120,8 @@ ExitCode run_simulate(const SimulateConfig& config, StopFlag& stop) {
   }
   // Always printed: scripts and tests read the port from this line.
   log.always(fmt::format("listening on {} (serial {}, certificate SHA-256 {})",
-                                         format_endpoint(config.listen_host, simulator->port()), config.serial,
-                                         simulator->fingerprint()));
+                         format_endpoint(config.listen_host, simulator->port()), config.serial,
+                         simulator->fingerprint()));
   simulator->run(stop);
   return ExitCode::ok;
 }

@@ -146,7 +146,7 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
       case TlsStatus::timed_out:
         tls.close(Clock::now() + k_close_grace);
         if (out.got_frame) {
-          return fail(Kind::stalled, fmt::format("stall: no frame from {} for {:.0f} s", endpoint_,
+          return fail(Kind::stalled, fmt::format("stall: no frame from {} for {:g} s", endpoint_,
                                                  config_.stall_timeout_s));
         }
         return fail(Kind::no_first_frame,
@@ -232,7 +232,7 @@ ExitCode CameraClient::run(std::string& error) {
     auto now = Clock::now();
     if (now - lost_at >= retry_for) {
       return finish(ExitCode::stream_lost,
-                    fmt::format("stream lost and not regained within --retry-for {:.0f} s; last error: {}",
+                    fmt::format("stream lost and not regained within --retry-for {:g} s; last error: {}",
                                 config_.retry_for_s, out.message));
     }
     auto wait = std::min(seconds_to_duration(backoff_s), lost_at + retry_for - now);

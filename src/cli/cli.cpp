@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 
+#include "core/log.h"
 #include "protocol/login.h"
 #include "protocol/models.h"
 
@@ -101,12 +102,7 @@ std::string redact_access_codes(std::string message, int argc, const char* const
       secrets.emplace_back(arg.substr(flag.size() + 1));
     }
   }
-  for (const auto& secret : secrets) {
-    if (secret.empty()) continue;
-    for (auto pos = message.find(secret); pos != std::string::npos; pos = message.find(secret, pos + 8)) {
-      message.replace(pos, secret.size(), "********");
-    }
-  }
+  for (const auto& secret : secrets) redact(message, secret);
   return message;
 }
 

@@ -18,6 +18,14 @@ std::string_view level_word(LogLevel level) {
 }
 }  // namespace
 
+void redact(std::string& text, std::string_view secret) {
+  constexpr std::string_view k_mask = "********";
+  if (secret.empty()) return;
+  for (auto pos = text.find(secret); pos != std::string::npos; pos = text.find(secret, pos + k_mask.size())) {
+    text.replace(pos, secret.size(), k_mask);
+  }
+}
+
 int write_all_fd(int fd, const void* data, std::size_t size) noexcept {
   auto p = static_cast<const char*>(data);
   while (size > 0) {
@@ -54,11 +62,7 @@ void Logger::emit(std::string_view word, std::string_view message) const {
     line += message;
     {
       std::lock_guard lock(mutex_);
-      for (const auto& secret : secrets_) {
-        for (auto pos = line.find(secret); pos != std::string::npos; pos = line.find(secret, pos)) {
-          line.replace(pos, secret.size(), "********");
-        }
-      }
+      for (const auto& secret : secrets_) redact(line, secret);
     }
     // One line, one write: embedded newlines would split it in go2rtc's log.
     for (auto& c : line) {

@@ -74,6 +74,11 @@ class Logger {
   std::vector<std::string> secrets_;
 };
 
+/// Replaces every occurrence of `secret` in `text` with "********" (nothing
+/// if `secret` is empty). The search resumes after each mask, so a secret
+/// that occurs inside the mask (such as "****") cannot loop forever.
+void redact(std::string& text, std::string_view secret);
+
 /// Writes all of `data` to `fd`, retrying on EINTR and short writes.
 /// Returns 0 on success or the errno of the failed write (e.g. EPIPE).
 int write_all_fd(int fd, const void* data, std::size_t size) noexcept;

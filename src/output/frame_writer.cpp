@@ -90,9 +90,7 @@ struct FrameWriter::Shared {
       }
       // A frame that could not fit even an empty pipe is written blocking,
       // as on a stdout that is not a pipe.
-      if (pipe_capacity < 0 || pages_for(frame.size(), page) + 1 > static_cast<std::size_t>(pipe_capacity) / page) {
-        return true;
-      }
+      if (pipe_capacity < 0 || !room_for(frame.size(), 0)) return true;
       int queued = 0;
       if (::ioctl(fd, FIONREAD, &queued) != 0) return true;
       if (room_for(frame.size(), static_cast<std::size_t>(queued))) return true;

@@ -11,11 +11,11 @@
 
 #include <cerrno>
 #include <condition_variable>
-#include <mutex>
-#include <thread>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <system_error>
+#include <thread>
 
 namespace bambu {
 
@@ -62,47 +62,35 @@ struct AddrInfoDeleter {
   void operator()(addrinfo* ai) const { ::freeaddrinfo(ai); }
 };
 
+// A result with `status` and `detail` in words; the socket, if any, is added by the caller.
+ConnectResult connect_result(ConnectStatus status, std::string detail) {
+  ConnectResult result;
+  result.status = status;
+  result.detail = std::move(detail);
+  return result;
+}
+
 // One non-blocking connect attempt to one address.
 ConnectResult connect_one(const addrinfo& ai, Deadline deadline, const StopFlag& stop) {
-  ConnectResult result;
   UniqueFd fd(::socket(ai.ai_family, ai.ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai.ai_protocol));
-  if (!fd) {
-    result.detail = std::strerror(errno);
-    return result;
-  }
+  if (!fd) return connect_result(ConnectStatus::failed, std::strerror(errno));
   if (::connect(fd.get(), ai.ai_addr, ai.ai_addrlen) != 0 && errno != EINPROGRESS) {
-    result.status = status_for_errno(errno);
-    result.detail = std::strerror(errno);
-    return result;
+    return connect_result(status_for_errno(errno), std::strerror(errno));
   }
   switch (wait_fd(fd.get(), POLLOUT, deadline, stop)) {
-    case WaitResult::stopped:
-      result.status = ConnectStatus::stopped;
-      result.detail = "stopped";
-      return result;
-    case WaitResult::timeout:
-      result.status = ConnectStatus::timed_out;
-      result.detail = "no answer";
-      return result;
+    case WaitResult::stopped: return connect_result(ConnectStatus::stopped, "stopped");
+    case WaitResult::timeout: return connect_result(ConnectStatus::timed_out, "no answer");
     case WaitResult::ready: break;
   }
   int err = 0;
   socklen_t len = sizeof err;
   ::getsockopt(fd.get(), SOL_SOCKET, SO_ERROR, &err, &len);
-  if (err != 0) {
-    result.status = status_for_errno(err);
-    result.detail = std::strerror(err);
-    return result;
-  }
+  if (err != 0) return connect_result(status_for_errno(err), std::strerror(err));
   set_nodelay(fd.get());
-  result.status = ConnectStatus::connected;
+  ConnectResult result = connect_result(ConnectStatus::connected, {});
   result.fd = std::move(fd);
   return result;
 }
-
-}  // namespace
-
-namespace {
 
 using AddrInfoList = std::unique_ptr<addrinfo, AddrInfoDeleter>;
 
@@ -132,11 +120,9 @@ ConnectResult resolve(const std::string& host, std::uint16_t port, Deadline dead
   hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
   std::string service = std::to_string(port);
   addrinfo* raw = nullptr;
-  ConnectResult result;
   if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &raw) == 0) {
     out.reset(raw);
-    result.status = ConnectStatus::connected;
-    return result;
+    return connect_result(ConnectStatus::connected, {});  // resolved; the caller connects
   }
   hints.ai_flags = AI_ADDRCONFIG | AI_NUMERICSERV;
   auto shared = std::make_shared<Resolution>();
@@ -152,38 +138,23 @@ ConnectResult resolve(const std::string& host, std::uint16_t port, Deadline dead
   }).detach();
   std::unique_lock lock(shared->mutex);
   while (!shared->done) {
-    if (stop.stop_requested()) {
-      result.status = ConnectStatus::stopped;
-      result.detail = "stopped";
-      return result;
-    }
-    if (Clock::now() >= deadline) {
-      result.status = ConnectStatus::resolve_failed;
-      result.detail = "name lookup timed out";
-      return result;
-    }
+    if (stop.stop_requested()) return connect_result(ConnectStatus::stopped, "stopped");
+    if (Clock::now() >= deadline) return connect_result(ConnectStatus::resolve_failed, "name lookup timed out");
     shared->done_cv.wait_until(lock, std::min<Deadline>(deadline, Clock::now() + k_resolve_poll));
   }
   if (shared->rc != 0) {
-    result.status = ConnectStatus::resolve_failed;
-    result.detail = shared->rc == EAI_SYSTEM ? std::strerror(shared->saved_errno) : ::gai_strerror(shared->rc);
-    return result;
+    return connect_result(ConnectStatus::resolve_failed,
+                         shared->rc == EAI_SYSTEM ? std::strerror(shared->saved_errno) : ::gai_strerror(shared->rc));
   }
   out = std::move(shared->list);
-  result.status = ConnectStatus::connected;
-  return result;
+  return connect_result(ConnectStatus::connected, {});
 }
 
 }  // namespace
 
 ConnectResult tcp_connect(const std::string& host, std::uint16_t port, Deadline deadline,
                           const StopFlag& stop) {
-  if (stop.stop_requested()) {
-    ConnectResult stopped;
-    stopped.status = ConnectStatus::stopped;
-    stopped.detail = "stopped";
-    return stopped;
-  }
+  if (stop.stop_requested()) return connect_result(ConnectStatus::stopped, "stopped");
   AddrInfoList list;
   ConnectResult resolved = resolve(host, port, deadline, stop, list);
   if (resolved.status != ConnectStatus::connected) return resolved;
@@ -210,7 +181,7 @@ UniqueFd tcp_listen(const std::string& host, std::uint16_t port, int backlog) {
     throw std::system_error(EINVAL, std::generic_category(),
                             "cannot resolve listen address " + host + ": " + ::gai_strerror(rc));
   }
-  std::unique_ptr<addrinfo, AddrInfoDeleter> list(raw);
+  AddrInfoList list(raw);
   int err = 0;
   for (const addrinfo* ai = list.get(); ai != nullptr; ai = ai->ai_next) {
     UniqueFd fd(::socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol));

@@ -105,6 +105,15 @@ ChildProcess client_of(const Simulator& sim, std::vector<std::string> extra) {
 
 double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
+// Sends SIGTERM and checks the contract with go2rtc's killsignal=15: exit 0
+// in under a second.
+void sigterm_exits_0_within_1s(ChildProcess& c) {
+  c.signal(SIGTERM);
+  auto sent_at = std::chrono::steady_clock::now();
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(seconds(*c.exited_at() - sent_at) < 1.0);
+}
+
 // In the simulator's log, session 1 closed before session 2 opened: we never
 // held two camera slots at once.
 void check_one_session_at_a_time(const std::string& log) {
@@ -249,10 +258,7 @@ TEST_CASE("SIGTERM: exit 0 within 1 s, heartbeat says stopped, the printer sees 
   auto hb = dir.path / "hb.json";
   auto c = client_of(sim, {"--heartbeat", hb.string()});
   REQUIRE(c.wait_for_stdout(1000, k_wait));
-  c.signal(SIGTERM);
-  auto sent_at = std::chrono::steady_clock::now();
-  REQUIRE(c.wait_for_exit(k_wait) == 0);
-  CHECK(seconds(*c.exited_at() - sent_at) < 1.0);
+  sigterm_exits_0_within_1s(c);
   auto j = nlohmann::json::parse(read_file(hb));
   CHECK(j["state"] == "stopped");
   CHECK(j["frames"].get<int>() >= 1);
@@ -267,10 +273,7 @@ TEST_CASE("SIGTERM while reconnecting: exit 0 within 1 s, heartbeat stopped") {
   auto c = client_of(sim, {"--heartbeat", hb.string(), "--retry-for", "60"});
   REQUIRE(c.wait_for_stderr("reconnecting in", k_wait));
   std::this_thread::sleep_for(300ms);  // inside the 1 s backoff or the next dial
-  c.signal(SIGTERM);
-  auto sent_at = std::chrono::steady_clock::now();
-  REQUIRE(c.wait_for_exit(k_wait) == 0);
-  CHECK(seconds(*c.exited_at() - sent_at) < 1.0);
+  sigterm_exits_0_within_1s(c);
   CHECK(nlohmann::json::parse(read_file(hb))["state"] == "stopped");
 }
 
@@ -279,10 +282,7 @@ TEST_CASE("SIGTERM during a TLS handshake that never answers: exit 0 within 1 s"
   auto c = client({"--host", "127.0.0.1", "--port", std::to_string(silent.port()), "--access-code", k_code, "-v"});
   REQUIRE(c.wait_for_stderr("connecting to", k_wait));
   std::this_thread::sleep_for(200ms);
-  c.signal(SIGTERM);
-  auto sent_at = std::chrono::steady_clock::now();
-  REQUIRE(c.wait_for_exit(k_wait) == 0);
-  CHECK(seconds(*c.exited_at() - sent_at) < 1.0);
+  sigterm_exits_0_within_1s(c);
 }
 
 TEST_CASE("a reader that stops reading: frames are dropped, not queued, and SIGTERM leaves no partial frame") {
@@ -306,10 +306,7 @@ TEST_CASE("a reader that stops reading: frames are dropped, not queued, and SIGT
   } while (j["dropped"].get<int>() < 10 && std::chrono::steady_clock::now() < end);
   CHECK(j["dropped"].get<int>() >= 10);
   CHECK(j["state"] == "streaming");  // the printer session goes on regardless
-  c.signal(SIGTERM);
-  auto sent_at = std::chrono::steady_clock::now();
-  REQUIRE(c.wait_for_exit(k_wait) == 0);
-  CHECK(seconds(*c.exited_at() - sent_at) < 1.0);
+  sigterm_exits_0_within_1s(c);
   Bytes out;
   std::uint8_t buf[65536];
   for (ssize_t n; (n = ::read(fds[0], buf, sizeof buf)) > 0;) out.insert(out.end(), buf, buf + n);

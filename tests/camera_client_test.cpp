@@ -22,7 +22,8 @@ namespace {
 
 class RecordingSink final : public FrameSink {
  public:
-  void post(std::vector<std::uint8_t> frame) override {
+  void post(std::vector<std::uint8_t> frame, bool keyframe) override {
+    CHECK(keyframe);  // every JPEG stands alone
     std::lock_guard lock(mutex_);
     frames_.push_back(std::move(frame));
   }

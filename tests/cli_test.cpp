@@ -25,18 +25,15 @@ struct CleanEnv {
   }
 };
 
-ParsedCommand parse(std::initializer_list<const char*> args) {
-  std::vector<const char*> argv{"bambu-stream"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return parse_command_line(static_cast<int>(argv.size()), argv.data());
+ParsedCommand parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "bambu-stream");
+  return parse_command_line(static_cast<int>(args.size()), args.data());
 }
 
-StreamConfig stream(std::initializer_list<const char*> args) {
-  return std::get<StreamConfig>(parse(args).command);
-}
+StreamConfig stream(std::vector<const char*> args) { return std::get<StreamConfig>(parse(std::move(args)).command); }
 
 // The usage error's message, or "" if parsing succeeded.
-std::string usage_error(std::initializer_list<const char*> args) {
+std::string usage_error(std::vector<const char*> args) {
   try {
     parse(args);
   } catch (const FatalError& e) {
@@ -50,12 +47,13 @@ std::string usage_error(std::initializer_list<const char*> args) {
 
 TEST_CASE("defaults for a P1/A1 printer") {
   CleanEnv env;
-  auto c = stream({"--host", "192.0.2.10", "--access-code", "12345678"});
+  auto c = stream({"--host", "192.0.2.10", "--access-code", "12345678", "--serial", "01P00A000000001"});
   CHECK(c.host == "192.0.2.10");
   CHECK(c.access_code == "12345678");
   CHECK(c.source == SourceChoice::jpeg);
   CHECK(c.port == 6000);
   CHECK(c.format == OutputFormat::mjpeg);
+  CHECK_FALSE(c.wallclock_timestamps);
   CHECK(c.frames == 0);
   CHECK(c.start_timeout_s == 15);
   CHECK(c.stall_timeout_s == 20);
@@ -144,7 +142,7 @@ TEST_CASE("missing or bad options are usage errors that say what to do") {
   CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--stall-timeout", "nan"}).empty());
   CHECK(stream({"--host", "h", "--access-code", "12345678", "--retry-for", "0"}).retry_for_s == 0);
   CHECK(stream({"--host", "h", "--access-code", "12345678", "--start-timeout", "3600"}).start_timeout_s == 3600);
-  CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--format", "h264"}).empty());
+  CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--format", "h265"}).empty());
   CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--bogus"}).empty());
   CHECK_FALSE(usage_error({"--host", "h", "--access-code", "12345678", "--source", "webrtc"}).empty());
 }
@@ -168,17 +166,49 @@ TEST_CASE("a parse error never repeats the access code") {
   CHECK(usage_error({"--host", "h", "envS3cret"}).find("envS3cret") == std::string::npos);
 }
 
-TEST_CASE("RTSPS is refused clearly until it is supported") {
+TEST_CASE("the source follows --source, then the serial, then --format, else a probe at run time") {
   CleanEnv env;
-  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--source", "rtsps"}),
-             Catch::Contains("not supported yet"));
-  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--serial", "00M09A000000000"}),
-             Catch::Contains("model X1/X1C") && Catch::Contains("--source jpeg"));
-  // auto with a P1/A1 serial, an unknown serial or none: jpeg.
-  CHECK(stream({"--host", "h", "--access-code", "12345678", "--serial", "039XXXX"}).source == SourceChoice::jpeg);
-  CHECK(stream({"--host", "h", "--access-code", "12345678", "--serial", "ZZZ"}).source == SourceChoice::jpeg);
+  auto with = [](std::vector<const char*> extra) {
+    std::vector<const char*> args{"--host", "h", "--access-code", "12345678"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return stream(args);
+  };
+  // Explicit rtsps: port 322, MPEG-TS.
+  auto r = with({"--source", "RTSPS"});
+  CHECK(r.source == SourceChoice::rtsps);
+  CHECK(r.port == 322);
+  CHECK(r.format == OutputFormat::mpegts);
+  CHECK(with({"--source", "rtsps", "--format", "h264", "--port", "8322"}).port == 8322);
+  CHECK(with({"--source", "rtsps", "--format", "h264"}).format == OutputFormat::h264);
+  CHECK(with({"--source", "rtsps", "--wallclock-timestamps"}).wallclock_timestamps);
+  // auto with an X1 serial: rtsps; with a P1 serial: jpeg.
+  CHECK(with({"--serial", "00M09A000000000"}).source == SourceChoice::rtsps);
+  CHECK(with({"--serial", "039XXXX"}).source == SourceChoice::jpeg);
   // forcing jpeg on an X1 serial is allowed
-  CHECK(stream({"--host", "h", "--access-code", "12345678", "--serial", "00M1", "--source", "jpeg"}).port == 6000);
+  CHECK(with({"--serial", "00M1", "--source", "jpeg"}).port == 6000);
+  // auto, no known serial: --format decides, else it is left to the probe.
+  CHECK(with({"--format", "mjpeg"}).source == SourceChoice::jpeg);
+  CHECK(with({"--format", "mpegts"}).source == SourceChoice::rtsps);
+  auto probe = with({"--serial", "ZZZ"});
+  CHECK(probe.source == SourceChoice::automatic);
+  CHECK(probe.port == 0);
+  CHECK(probe.format == OutputFormat::automatic);
+  CHECK(with({}).source == SourceChoice::automatic);
+}
+
+TEST_CASE("a --format that does not fit the source is a usage error") {
+  CleanEnv env;
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--source", "jpeg", "--format", "mpegts"}),
+             Catch::Contains("--format mpegts needs an RTSPS camera"));
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--source", "rtsps", "--format", "mjpeg"}),
+             Catch::Contains("never re-encodes"));
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--serial", "01P00A0", "--format", "h264"}),
+             Catch::Contains("--format h264 needs an RTSPS camera"));
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--source", "jpeg", "--wallclock-timestamps"}),
+             Catch::Contains("for the RTSPS camera"));
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--port", "6000"}),
+             Catch::Contains("--port needs --source jpeg or rtsps"));
+  CHECK_THAT(usage_error({"--demo", "--source", "rtsps"}), Catch::Contains("port-6000 (jpeg) camera only"));
 }
 
 TEST_CASE("option --demo needs neither host nor access code") {

@@ -98,7 +98,7 @@ ChildProcess client(std::vector<std::string> args, std::vector<std::pair<std::st
 }
 
 ChildProcess client_of(const Simulator& sim, std::vector<std::string> extra) {
-  std::vector<std::string> args = {"--host", "127.0.0.1", "--port", sim.port(), "--access-code", k_code};
+  std::vector<std::string> args = {"--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--access-code", k_code};
   args.insert(args.end(), extra.begin(), extra.end());
   return client(args);
 }
@@ -156,7 +156,7 @@ TEST_CASE("option --frames 1 is a snapshot: exactly one whole JPEG") {
 
 TEST_CASE("wrong access code: exit 3, and the first stderr line says so") {
   Simulator sim;
-  auto c = client({"--host", "127.0.0.1", "--port", sim.port(), "--access-code", "00000000"});
+  auto c = client({"--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--access-code", "00000000"});
   REQUIRE(c.wait_for_exit(k_wait) == 3);
   CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith("error: access code rejected"));
   CHECK(c.stdout_size() == 0);
@@ -165,7 +165,7 @@ TEST_CASE("wrong access code: exit 3, and the first stderr line says so") {
 
 TEST_CASE("refused port: exit 4 at once, saying refused") {
   LoopbackPort closed(false);
-  auto c = client({"--host", "127.0.0.1", "--port", std::to_string(closed.port()), "--access-code", k_code});
+  auto c = client({"--host", "127.0.0.1", "--source", "jpeg", "--port", std::to_string(closed.port()), "--access-code", k_code});
   REQUIRE(c.wait_for_exit(k_wait) == 4);
   CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith("error: connection to 127.0.0.1:") &&
                                                Catch::Contains("refused"));
@@ -174,7 +174,7 @@ TEST_CASE("refused port: exit 4 at once, saying refused") {
 
 TEST_CASE("a TLS handshake that never answers: exit 4 within --start-timeout, naming the slot limit") {
   LoopbackPort silent(true);  // TCP completes, the ClientHello is never answered
-  auto c = client({"--host", "127.0.0.1", "--port", std::to_string(silent.port()), "--access-code", k_code,
+  auto c = client({"--host", "127.0.0.1", "--source", "jpeg", "--port", std::to_string(silent.port()), "--access-code", k_code,
                    "--start-timeout", "1.5"});
   REQUIRE(c.wait_for_exit(k_wait) == 4);
   double took = seconds(*c.exited_at() - c.started_at());
@@ -279,7 +279,7 @@ TEST_CASE("SIGTERM while reconnecting: exit 0 within 1 s, heartbeat stopped") {
 
 TEST_CASE("SIGTERM during a TLS handshake that never answers: exit 0 within 1 s") {
   LoopbackPort silent(true);
-  auto c = client({"--host", "127.0.0.1", "--port", std::to_string(silent.port()), "--access-code", k_code, "-v"});
+  auto c = client({"--host", "127.0.0.1", "--source", "jpeg", "--port", std::to_string(silent.port()), "--access-code", k_code, "-v"});
   REQUIRE(c.wait_for_stderr("connecting to", k_wait));
   std::this_thread::sleep_for(200ms);
   sigterm_exits_0_within_1s(c);
@@ -291,7 +291,7 @@ TEST_CASE("a reader that stops reading: frames are dropped, not queued, and SIGT
   auto hb = dir.path / "hb.json";
   int fds[2];
   REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
-  std::vector<std::string> argv = {k_binary, "--host", "127.0.0.1", "--port", sim.port(), "--access-code", k_code,
+  std::vector<std::string> argv = {k_binary, "--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--access-code", k_code,
                                    "--heartbeat", hb.string()};
   ChildOptions options{argv, {}, k_env_unset, false};
   options.stdout_fd = fds[1];
@@ -371,7 +371,7 @@ TEST_CASE("a failed stream leaves state failed and the reason in the heartbeat")
   TempDir dir;
   auto hb = dir.path / "hb.json";
   LoopbackPort closed(false);
-  auto c = client({"--host", "127.0.0.1", "--port", std::to_string(closed.port()), "--access-code", k_code,
+  auto c = client({"--host", "127.0.0.1", "--source", "jpeg", "--port", std::to_string(closed.port()), "--access-code", k_code,
                    "--heartbeat", hb.string()});
   REQUIRE(c.wait_for_exit(k_wait) == 4);
   auto j = nlohmann::json::parse(read_file(hb));
@@ -410,7 +410,7 @@ TEST_CASE("option -v prints the certificate fingerprint, and never the access co
   std::string err = c.stderr_text();
   CHECK_THAT(err, Catch::Contains("pin it with --tls-fingerprint"));
   CHECK(err.find(k_code) == std::string::npos);
-  auto wrong = client({"--host", "127.0.0.1", "--port", sim.port(), "--access-code", "99999999", "-v"});
+  auto wrong = client({"--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--access-code", "99999999", "-v"});
   REQUIRE(wrong.wait_for_exit(k_wait) == 3);
   CHECK(wrong.stderr_text().find("99999999") == std::string::npos);
   CHECK(sim.log().find(k_code) == std::string::npos);
@@ -426,14 +426,14 @@ TEST_CASE("option -q: a healthy stream and a lost one say nothing, a failure sti
   auto c = client_of(sim, {"--frames", "2", "-q"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   CHECK(c.stderr_text().empty());
-  auto wrong = client({"--host", "127.0.0.1", "--port", sim.port(), "--access-code", "00000000", "-q"});
+  auto wrong = client({"--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--access-code", "00000000", "-q"});
   REQUIRE(wrong.wait_for_exit(k_wait) == 3);
   CHECK_THAT(first_line(wrong.stderr_text()), Catch::StartsWith("error: access code rejected"));
 }
 
 TEST_CASE("access code from the environment and from a file") {
   Simulator sim;
-  std::vector<std::string> argv = {k_binary, "--host", "127.0.0.1", "--port", sim.port(), "--frames", "1"};
+  std::vector<std::string> argv = {k_binary, "--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--frames", "1"};
   ChildProcess from_env(ChildOptions{argv, {{"PRINTER_ACCESS_CODE", k_code}}, {"PRINTER_ADDRESS"}, true});
   CHECK(from_env.wait_for_exit(k_wait) == 0);
   CHECK(from_env.stdout_size() > 1000);
@@ -449,9 +449,9 @@ TEST_CASE("usage errors exit 2 with the reason first, --help goes to stderr, not
   auto none = client({});
   CHECK(none.wait_for_exit(k_wait) == 2);
   CHECK_THAT(first_line(none.stderr_text()), Catch::StartsWith("error: no printer given"));
-  auto rtsps = client({"--host", "h", "--access-code", k_code, "--source", "rtsps"});
-  CHECK(rtsps.wait_for_exit(k_wait) == 2);
-  CHECK_THAT(first_line(rtsps.stderr_text()), Catch::Contains("not supported yet"));
+  auto mismatch = client({"--host", "h", "--access-code", k_code, "--source", "jpeg", "--format", "mpegts"});
+  CHECK(mismatch.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(first_line(mismatch.stderr_text()), Catch::StartsWith("error: --format mpegts needs an RTSPS camera"));
   auto help = client({"--help"});
   CHECK(help.wait_for_exit(k_wait) == 0);
   CHECK(help.stdout_size() == 0);

@@ -212,3 +212,43 @@ TEST_CASE("max_frames: exactly N frames are written, then frames_done") {
   reader.join();
   CHECK(got == expected);
 }
+
+TEST_CASE("video backlog: units queue in order, and on overflow output resumes at a keyframe") {
+  Pipe pipe;
+  StopFlag stop;
+  StreamStatus status("rtsps", "h", 1);
+  auto unit = [](std::size_t size, std::uint8_t tag) { return std::vector<std::uint8_t>(size, tag); };
+  std::size_t filler = 0;
+  {
+    FrameWriter writer(pipe.write, 0, status, stop, Backlog::until_keyframe);
+    filler = fill_pipe(pipe.write);
+    // 3 small units queue in order behind the stalled reader.
+    writer.post(unit(1000, 1), true);
+    writer.post(unit(1000, 2), false);
+    writer.post(unit(1000, 3), false);
+    std::this_thread::sleep_for(20ms);
+    CHECK(status.snapshot().dropped == 0);
+    // Then more than k_max_backlog_bytes: the queue is dropped, and so is
+    // everything up to the next keyframe (tag 9).
+    const std::size_t big = FrameWriter::k_max_backlog_bytes / 4;
+    for (std::uint8_t tag = 4; tag <= 8; ++tag) writer.post(unit(big, tag), false);
+    writer.post(unit(1000, 9), true);
+    writer.post(unit(1000, 10), false);
+    std::this_thread::sleep_for(20ms);
+    CHECK(read_exactly(pipe.read, filler) == std::vector<std::uint8_t>(filler, 'x'));
+    // Unit 1 was already waiting for room when the overflow came: it goes out whole.
+    std::vector<std::uint8_t> got = read_exactly(pipe.read, 3000);
+    CHECK(got == [&] {
+      std::vector<std::uint8_t> expected = unit(1000, 1);
+      for (std::uint8_t tag : {std::uint8_t{9}, std::uint8_t{10}}) {
+        auto u = unit(1000, tag);
+        expected.insert(expected.end(), u.begin(), u.end());
+      }
+      return expected;
+    }());
+    CHECK(writer.finish(1s));
+  }
+  auto snap = status.snapshot();
+  CHECK(snap.frames == 3);
+  CHECK(snap.dropped == 7);  // units 2 to 8
+}

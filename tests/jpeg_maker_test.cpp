@@ -1,4 +1,5 @@
 #include "simulator/jpeg_maker.h"
+#include "protocol/jpeg.h"
 #include "support/jpeg_info.h"
 
 extern "C" {
@@ -8,6 +9,7 @@ extern "C" {
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstring>
@@ -235,4 +237,21 @@ TEST_CASE("read_jpeg_info is safe on every prefix of a frame", "[jpeg_info]") {
   // Every prefix that holds the whole SOF0 segment is enough, shorter ones not.
   CHECK(accepted > 0);
   CHECK(accepted < jpeg.size());
+}
+
+TEST_CASE("jpeg_size reads the frame header's size, and refuses cut or foreign data", "[jpeg_maker]") {
+  JpegMaker maker(640, 360);
+  const Bytes jpeg = maker.make(1, kWhen);
+  const auto size = bambu::jpeg_size(jpeg);
+  REQUIRE(size);
+  CHECK(size->width == 640);
+  CHECK(size->height == 360);
+  // Cut inside the headers, before the SOF0 segment ends: no size.
+  const std::uint8_t sof0[] = {0xFF, 0xC0};
+  const auto info_end = std::search(jpeg.begin(), jpeg.end(), std::begin(sof0), std::end(sof0));
+  REQUIRE(info_end != jpeg.end());
+  const Bytes cut(jpeg.begin(), info_end + 6);
+  CHECK_FALSE(bambu::jpeg_size(cut));
+  CHECK_FALSE(bambu::jpeg_size(Bytes{0x89, 'P', 'N', 'G'}));
+  CHECK_FALSE(bambu::jpeg_size(Bytes{0xFF, 0xD8, 0xFF, 0xDA, 0x00, 0x02}));  // SOS before any SOFn
 }

@@ -15,6 +15,8 @@
 #include "output/frame_writer.h"
 #include "simulator/simulator.h"
 #include "stream/camera_client.h"
+#include "stream/rtsps_client.h"
+#include "stream/source.h"
 
 namespace bambu {
 
@@ -67,6 +69,7 @@ class DemoPrinter {
 ExitCode run_stream(StreamConfig config, StopFlag& stop) {
   Logger log(config.log_level);
   log.add_secret(config.access_code);
+  log.add_secret(url_encode(config.access_code));  // as it appears in libavformat's RTSP URL
 
   std::optional<DemoPrinter> demo;
   if (config.demo) {
@@ -76,17 +79,34 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
   }
 
   TlsContext tls = TlsContext::client(config.tls);
-  StreamStatus status("jpeg", config.host, config.port);
+  StreamStatus status(std::string(to_string(config.source)), config.host, config.port);
   std::optional<HeartbeatWriter> heartbeat;
   if (!config.heartbeat_path.empty()) heartbeat.emplace(config.heartbeat_path, status, log);
 
   ExitCode code = ExitCode::ok;
   std::string error;
-  {
-    FrameWriter writer(STDOUT_FILENO, config.frames, status, stop);
-    CameraClient client(config, tls, writer, status, log, stop);
+  if (config.source == SourceChoice::automatic) {
+    // Half the start budget per port, so both fit, but at most 3 s each.
+    const auto per_port = std::min<Clock::duration>(seconds_to_duration(config.start_timeout_s) / 2,
+                                                    std::chrono::seconds(3));
+    status.set_state(StreamState::connecting);
+    if (!probe_source(config, per_port, stop, log, error)) {
+      code = error.empty() ? ExitCode::ok : ExitCode::unreachable;
+      status.set_state(error.empty() ? StreamState::stopped : StreamState::failed, error);
+    }
+    status.set_endpoint(std::string(to_string(config.source)), config.host, config.port);
+  }
+  if (config.source != SourceChoice::automatic) {
+    const Backlog backlog = config.format == OutputFormat::mjpeg ? Backlog::newest_frame : Backlog::until_keyframe;
+    FrameWriter writer(STDOUT_FILENO, config.frames, status, stop, backlog);
     try {
-      code = client.run(error);
+      if (config.source == SourceChoice::rtsps) {
+        RtspsClient client(config, tls, writer, status, log, stop);
+        code = client.run(error);
+      } else {
+        CameraClient client(config, tls, writer, status, log, stop);
+        code = client.run(error);
+      }
     } catch (const std::exception& e) {
       // Exit 1 follows from main(); the heartbeat must not claim we still stream.
       status.set_state(StreamState::failed, std::string("internal error: ") + e.what());

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "protocol/login.h"
 #include "protocol/models.h"
+#include "stream/source.h"
 
 namespace bambu {
 
@@ -29,22 +30,6 @@ const char* const k_exit_code_help =
 namespace {
 
 [[noreturn]] void usage_error(const std::string& message) { throw FatalError(ExitCode::usage, message); }
-
-SourceChoice resolve_source(SourceChoice choice, const std::string& serial) {
-  if (choice == SourceChoice::rtsps) {
-    usage_error("--source rtsps (X1, H2 and P2S printers, port 322) is not supported yet; "
-                "only --source jpeg (P1P, P1S, A1, A1 mini, port 6000) is");
-  }
-  if (choice == SourceChoice::automatic) {
-    auto model = model_for_serial(serial);
-    if (model && model->protocol == CameraProtocol::rtsps) {
-      usage_error(fmt::format("serial {} names an RTSPS camera (model {}, port 322), which is not supported "
-                              "yet; use --source jpeg to force port 6000",
-                              serial, model->name));
-    }
-  }
-  return SourceChoice::jpeg;
-}
 
 // Adds -v and -q to `app`; verbosity() turns them into a level after parsing.
 void add_verbosity(CLI::App& app, bool& verbose, bool& quiet) {
@@ -177,7 +162,10 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   bool verbose = false, quiet = false;
   const std::map<std::string, SourceChoice> sources{
       {"auto", SourceChoice::automatic}, {"jpeg", SourceChoice::jpeg}, {"rtsps", SourceChoice::rtsps}};
-  const std::map<std::string, OutputFormat> formats{{"mjpeg", OutputFormat::mjpeg}};
+  const std::map<std::string, OutputFormat> formats{{"auto", OutputFormat::automatic},
+                                                    {"mjpeg", OutputFormat::mjpeg},
+                                                    {"mpegts", OutputFormat::mpegts},
+                                                    {"h264", OutputFormat::h264}};
 
   app.add_option("--host", stream.host, "Printer IP address or name")->envname("PRINTER_ADDRESS");
   auto* code_opt = app.add_option("--access-code", stream.access_code,
@@ -187,15 +175,20 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
                  "Read the access code from this file (Docker secrets); wins over --access-code");
   app.add_option("--serial", stream.serial, "Printer serial number (picks the source; the certificate's CN)")
       ->envname("PRINTER_SERIAL");
-  std::string source = "auto", format = "mjpeg";
+  std::string source = "auto", format = "auto";
   app.add_option("--source", source, "Camera protocol: auto, jpeg (port 6000) or rtsps (port 322)")
       ->envname("PRINTER_SOURCE")
       ->transform(CLI::IsMember(sources, CLI::ignore_case))
       ->capture_default_str();
-  app.add_option("--port", stream.port, "Camera port (default: 6000 for jpeg)")->check(CLI::Range(1, 65535));
-  app.add_option("--format", format, "Output format on stdout: mjpeg (raw JPEG sequence)")
+  app.add_option("--port", stream.port, "Camera port (default: 6000 for jpeg, 322 for rtsps)")
+      ->check(CLI::Range(1, 65535));
+  app.add_option("--format", format,
+                 "Output on stdout: mjpeg (jpeg source: raw JPEG sequence), mpegts (rtsps default: MPEG-TS) or "
+                 "h264 (rtsps: Annex-B); auto: the source's own")
       ->transform(CLI::IsMember(formats, CLI::ignore_case))
       ->capture_default_str();
+  app.add_flag("--wallclock-timestamps", stream.wallclock_timestamps,
+               "rtsps: stamp packets on arrival, for firmware whose timestamps do not advance");
   app.add_option("--frames", stream.frames, "Stop after N frames and exit 0 (1 = snapshot)");
   app.add_option("--heartbeat", stream.heartbeat_path, "Keep a JSON status file here (see README)")
       ->envname("BAMBU_HEARTBEAT");
@@ -283,7 +276,10 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   }
   if (!stream.tls.ca_file.empty()) stream.tls.expected_cn = stream.serial;
   if (stream.demo) {
-    stream.source = SourceChoice::jpeg;
+    if (stream.source == SourceChoice::rtsps) {
+      usage_error("--demo runs the built-in simulator, which serves the port-6000 (jpeg) camera only");
+    }
+    settle_source(stream, SourceChoice::jpeg);
     return ParsedCommand{stream};
   }
   if (stream.host.empty()) {
@@ -296,8 +292,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
                 "(the printer's 8-character LAN access code, shown on its screen in the network or LAN settings)");
   }
   check_access_code(stream.access_code);
-  stream.source = resolve_source(stream.source, stream.serial);
-  if (stream.port == 0) stream.port = 6000;
+  resolve_source_offline(stream);
   return ParsedCommand{stream};
 }
 

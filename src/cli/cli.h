@@ -22,8 +22,11 @@ extern const char* const k_exit_code_help;
 /// Parses argv (and the environment: PRINTER_ADDRESS, PRINTER_ACCESS_CODE,
 /// PRINTER_SERIAL, PRINTER_SOURCE, BAMBU_HEARTBEAT; the command line wins,
 /// an empty variable counts as unset) and validates the result.
-/// Throws FatalError(usage) with a one-line reason on any bad option, and
-/// for --source rtsps (not yet supported). Never prints anything itself.
+/// Resolves --source and --format as far as possible without the network
+/// (resolve_source_offline(): with --source auto and no known serial,
+/// source stays automatic and port 0, to be probed at run time).
+/// Throws FatalError(usage) with a one-line reason on any bad option or
+/// conflicting --source/--format. Never prints anything itself.
 ParsedCommand parse_command_line(int argc, const char* const* argv);
 
 /// Reads the access code from `path`: the first line, without its line ending.

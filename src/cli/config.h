@@ -13,7 +13,12 @@ namespace bambu {
 /// --source: which camera protocol to speak.
 enum class SourceChoice { automatic, jpeg, rtsps };
 /// --format: what goes to stdout.
-enum class OutputFormat { mjpeg };
+enum class OutputFormat {
+  automatic,  ///< the source's own: mjpeg for jpeg, mpegts for rtsps
+  mjpeg,      ///< raw JPEG frames back to back (port 6000)
+  mpegts,     ///< MPEG-TS carrying the camera's H.264 (RTSPS)
+  h264,       ///< Annex-B H.264 elementary stream (RTSPS)
+};
 
 /// Options of the stream command (`bambu-stream [options]`).
 struct StreamConfig {
@@ -21,8 +26,9 @@ struct StreamConfig {
   std::string access_code;  ///< LAN access code; never logged
   std::string serial;       ///< optional printer serial (--serial / PRINTER_SERIAL)
   SourceChoice source = SourceChoice::automatic;
-  std::uint16_t port = 0;  ///< 0: the source's default (6000 for jpeg)
-  OutputFormat format = OutputFormat::mjpeg;
+  std::uint16_t port = 0;  ///< 0: the source's default (6000 for jpeg, 322 for rtsps)
+  OutputFormat format = OutputFormat::automatic;
+  bool wallclock_timestamps = false;  ///< rtsps: stamp packets on arrival (--wallclock-timestamps)
   std::uint64_t frames = 0;       ///< stop after this many frames; 0 = never
   std::string heartbeat_path;     ///< empty: no heartbeat file
   double start_timeout_s = 15;    ///< seconds to the first frame

@@ -30,6 +30,9 @@ nlohmann::json heartbeat_json(const StatusSnapshot& s) {
   j["state"] = to_string(s.state);
   j["pid"] = s.pid;
   j["source"] = s.source;
+  j["codec"] = s.codec.empty() ? nlohmann::json() : nlohmann::json(s.codec);
+  j["width"] = s.width > 0 ? nlohmann::json(s.width) : nlohmann::json();
+  j["height"] = s.height > 0 ? nlohmann::json(s.height) : nlohmann::json();
   j["host"] = s.host;
   j["port"] = s.port;
   j["started_at"] = format_rfc3339(s.started_at);

@@ -51,10 +51,18 @@ void StreamStatus::set_error(std::string error) {
   status_.last_error = std::move(error);
 }
 
-void StreamStatus::set_endpoint(std::string host, std::uint16_t port) {
+void StreamStatus::set_endpoint(std::string source, std::string host, std::uint16_t port) {
   std::lock_guard lock(mutex_);
+  status_.source = std::move(source);
   status_.host = std::move(host);
   status_.port = port;
+}
+
+void StreamStatus::set_video(std::string codec, int width, int height) {
+  std::lock_guard lock(mutex_);
+  status_.codec = std::move(codec);
+  status_.width = width;
+  status_.height = height;
 }
 
 void StreamStatus::count_written(std::size_t bytes) {

@@ -29,7 +29,10 @@ std::string_view to_string(StreamState state);
 struct StatusSnapshot {
   StreamState state = StreamState::connecting;
   long pid = 0;
-  std::string source;  ///< "jpeg"
+  std::string source;  ///< "jpeg" or "rtsps"
+  std::string codec;   ///< "mjpeg" or "h264"; empty until the first frame
+  int width = 0;       ///< pixels; 0 until known
+  int height = 0;      ///< pixels; 0 until known
   std::string host;
   std::uint16_t port = 0;
   std::chrono::system_clock::time_point started_at;
@@ -62,8 +65,11 @@ class StreamStatus {
   void set_state(StreamState state, std::string error = {});
   /// Records an error without changing the state.
   void set_error(std::string error);
-  /// Updates host and port (the demo learns its port after start).
-  void set_endpoint(std::string host, std::uint16_t port);
+  /// Updates source, host and port (the demo learns its port after start;
+  /// --source auto learns the source).
+  void set_endpoint(std::string source, std::string host, std::uint16_t port);
+  /// Records the video's codec name ("mjpeg", "h264") and size in pixels.
+  void set_video(std::string codec, int width, int height);
   /// A frame of `bytes` bytes was written to stdout (frames, bytes, fps, last_frame_at).
   void count_written(std::size_t bytes);
   /// A frame was replaced before it could be written (slow reader).

@@ -10,7 +10,7 @@
 #include <cerrno>
 #include <condition_variable>
 #include <mutex>
-#include <optional>
+#include <deque>
 
 namespace bambu {
 
@@ -27,8 +27,8 @@ constexpr int k_room_poll_ms = 10;
 }  // namespace
 
 struct FrameWriter::Shared {
-  Shared(int fd_, std::uint64_t max_frames_, StreamStatus& status_, StopFlag& stop_)
-      : fd(fd_), max_frames(max_frames_), status(status_), stop(stop_) {
+  Shared(int fd_, std::uint64_t max_frames_, StreamStatus& status_, StopFlag& stop_, Backlog backlog_)
+      : fd(fd_), max_frames(max_frames_), status(status_), stop(stop_), backlog(backlog_) {
     struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
       ::fcntl(fd, F_SETPIPE_SZ, k_pipe_size);  // best effort: a smaller pipe only means more waiting
@@ -40,6 +40,7 @@ struct FrameWriter::Shared {
   const std::uint64_t max_frames;
   StreamStatus& status;
   StopFlag& stop;
+  const Backlog backlog;
   int pipe_capacity = -1;  // bytes; -1 if stdout is not a pipe
   const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   std::size_t last_size = 0;  // bytes of the last frame written (only the writer thread)
@@ -56,9 +57,10 @@ struct FrameWriter::Shared {
   // `queued` bytes then occupy at most pages_for(queued) + 1 pages (a
   // half-read head page), and the new frame at most pages_for(size) + 1.
   // A reader that lags further gets no more until it catches up, so it
-  // is never more than about two frames behind.
+  // is never more than about two frames behind. (Backlog::until_keyframe
+  // keeps the pipe as full as it goes instead: its units need each other.)
   bool room_for(std::size_t size, std::size_t queued) const {
-    if (queued > last_size) return false;
+    if (backlog == Backlog::newest_frame && queued > last_size) return false;
     std::size_t used = queued == 0 ? 0 : pages_for(queued, page) + 1;
     std::size_t total = static_cast<std::size_t>(pipe_capacity) / page;
     return used + pages_for(size, page) + 1 <= total;
@@ -66,25 +68,62 @@ struct FrameWriter::Shared {
 
   std::mutex mutex;
   std::condition_variable changed;
-  std::optional<std::vector<std::uint8_t>> pending;
+  struct Unit {
+    std::vector<std::uint8_t> bytes;
+    bool keyframe = true;
+  };
+  std::deque<Unit> pending;        // newest_frame: at most one
+  std::size_t pending_bytes = 0;
+  bool skip_to_keyframe = false;   // until_keyframe: the backlog overflowed
   bool writing = false;
   std::atomic<bool> closing{false};  // finish() called: take no more frames, start no more writes
   bool dead = false;                 // the fd failed or max_frames reached: write nothing more
   int error = 0;                     // errno of a failed write other than EPIPE
   std::uint64_t written = 0;
 
+  // Takes the oldest pending unit; the lock must be held.
+  std::vector<std::uint8_t> take_pending() {
+    std::vector<std::uint8_t> unit = std::move(pending.front().bytes);
+    pending.pop_front();
+    pending_bytes -= unit.size();
+    return unit;
+  }
+
+  // Queues `unit` by the Backlog policy; the lock must be held. Returns
+  // the number of units dropped to make way (or `unit` itself).
+  std::uint64_t enqueue(std::vector<std::uint8_t> unit, bool keyframe) {
+    std::uint64_t dropped = 0;
+    if (backlog == Backlog::newest_frame) {
+      dropped = pending.size();
+      pending.clear();
+      pending_bytes = 0;
+    } else {
+      if (pending_bytes + unit.size() > FrameWriter::k_max_backlog_bytes) {
+        dropped = pending.size();
+        pending.clear();
+        pending_bytes = 0;
+        skip_to_keyframe = true;
+      }
+      if (skip_to_keyframe && !keyframe) return dropped + 1;
+      skip_to_keyframe = false;
+    }
+    pending_bytes += unit.size();
+    pending.push_back({std::move(unit), keyframe});
+    return dropped;
+  }
+
   // Waits, without holding the lock, until the pipe has room for all of
   // `frame`, so that the write cannot block halfway and leave a partial
-  // frame behind if we must exit. Meanwhile a newer pending frame replaces
-  // `frame` (nothing of it was written yet). Returns false if shutdown
-  // started first: the frame was not begun and is simply not written.
+  // frame behind if we must exit. Meanwhile (Backlog::newest_frame) a newer
+  // pending frame replaces `frame` (nothing of it was written yet). Returns
+  // false if shutdown started first: the frame was not begun and is simply
+  // not written.
   bool wait_for_room(std::vector<std::uint8_t>& frame) {
     for (;;) {
-      {
+      if (backlog == Backlog::newest_frame) {
         std::lock_guard lock(mutex);
-        if (pending) {
-          frame = std::move(*pending);
-          pending.reset();
+        if (!pending.empty()) {
+          frame = take_pending();
           status.count_dropped();
         }
       }
@@ -126,10 +165,9 @@ struct FrameWriter::Shared {
   void run() {
     std::unique_lock lock(mutex);
     for (;;) {
-      changed.wait(lock, [this] { return pending.has_value() || closing || dead; });
-      if (dead || !pending) break;  // closing with nothing left
-      std::vector<std::uint8_t> frame = std::move(*pending);
-      pending.reset();
+      changed.wait(lock, [this] { return !pending.empty() || closing || dead; });
+      if (dead || pending.empty()) break;  // closing with nothing left
+      std::vector<std::uint8_t> frame = take_pending();
       writing = true;
       lock.unlock();
       bool begun = wait_for_room(frame);
@@ -163,22 +201,22 @@ struct FrameWriter::Shared {
   }
 };
 
-FrameWriter::FrameWriter(int fd, std::uint64_t max_frames, StreamStatus& status, StopFlag& stop)
-    : shared_(std::make_shared<Shared>(fd, max_frames, status, stop)) {
+FrameWriter::FrameWriter(int fd, std::uint64_t max_frames, StreamStatus& status, StopFlag& stop,
+                         Backlog backlog)
+    : shared_(std::make_shared<Shared>(fd, max_frames, status, stop, backlog)) {
   thread_ = std::thread([shared = shared_] { shared->run(); });
 }
 
 FrameWriter::~FrameWriter() { finish(std::chrono::milliseconds(300)); }
 
-void FrameWriter::post(std::vector<std::uint8_t> frame) {
-  bool dropped = false;
+void FrameWriter::post(std::vector<std::uint8_t> unit, bool keyframe) {
+  std::uint64_t dropped = 0;
   {
     std::lock_guard lock(shared_->mutex);
     if (shared_->closing || shared_->dead) return;
-    dropped = shared_->pending.has_value();
-    shared_->pending = std::move(frame);
+    dropped = shared_->enqueue(std::move(unit), keyframe);
   }
-  if (dropped) shared_->status.count_dropped();
+  for (; dropped > 0; --dropped) shared_->status.count_dropped();
   shared_->changed.notify_all();
 }
 
@@ -195,14 +233,12 @@ bool FrameWriter::finish(std::chrono::milliseconds grace) {
     shared_->closing = true;
     shared_->changed.notify_all();
     drained = shared_->changed.wait_for(lock, grace, [this] {
-      return shared_->dead || (!shared_->pending && !shared_->writing);
+      return shared_->dead || (shared_->pending.empty() && !shared_->writing);
     });
     if (!drained) {
-      // Give up on the waiting frame; one being written is left to finish.
-      if (shared_->pending) {
-        shared_->pending.reset();
-        shared_->status.count_dropped();
-      }
+      // Give up on the waiting frames; one being written is left to finish.
+      for (; !shared_->pending.empty(); shared_->pending.pop_front()) shared_->status.count_dropped();
+      shared_->pending_bytes = 0;
       shared_->dead = true;
       shared_->changed.notify_all();
     }

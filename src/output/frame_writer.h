@@ -13,21 +13,34 @@
 
 namespace bambu {
 
+/// How the writer treats a reader that falls behind.
+enum class Backlog {
+  /// MJPEG: at most one frame waits while another is in flight; a newer
+  /// frame replaces it and the older one is counted as dropped. Every frame
+  /// stands alone, so the reader always gets the newest picture.
+  newest_frame,
+  /// H.264 (MPEG-TS or Annex-B): units depend on the ones before them, so
+  /// they queue in order, up to k_max_backlog_bytes. Past that the queue is
+  /// dropped and so is everything up to the next keyframe, where a decoder
+  /// can pick up again cleanly.
+  until_keyframe,
+};
+
 /// Writes frames to a file descriptor (stdout) from a background thread.
 ///
-/// Each frame goes out in one write(2) call, as soon as it is posted, with
-/// nothing between frames (../shared/docs/go2rtc-contract.md: go2rtc emits
-/// a JPEG when a read ends in FF D9). At most one frame waits while another
-/// is in flight; a newer frame replaces it and the older one is counted as
-/// dropped.
+/// Each frame (or unit) goes out in one write(2) call, as soon as it is
+/// posted, with nothing between frames (../shared/docs/go2rtc-contract.md:
+/// go2rtc emits a JPEG when a read ends in FF D9). What waits while the
+/// reader is slow depends on the Backlog policy.
 ///
 /// No partial frame, even at exit: when stdout is a pipe (as under go2rtc),
 /// the pipe is enlarged to 1 MiB and a write starts only once the pipe
 /// provably has room for the whole frame, so it never blocks halfway. A frame
 /// still waiting for room at shutdown is simply not written. The room rule
 /// also keeps a slow reader at most about two frames behind, instead of a
-/// pipe full of stale video. (A frame larger than the pipe, or a stdout that
-/// is not a pipe, is written blocking.)
+/// pipe full of stale video (Backlog::newest_frame; with until_keyframe the
+/// pipe may fill up). (A frame larger than the pipe, or a stdout that is not
+/// a pipe, is written blocking.)
 ///
 /// On EPIPE (the reader went away) it requests stop with
 /// StopReason::consumer_gone; on any other write error with
@@ -35,17 +48,23 @@ namespace bambu {
 /// not 0) with StopReason::frames_done.
 class FrameWriter final : public FrameSink {
  public:
+  /// Bytes of H.264 units that may wait for a slow reader
+  /// (Backlog::until_keyframe): 4 MiB, about 8 s of 1080p from a printer.
+  static constexpr std::size_t k_max_backlog_bytes = 4u << 20;
+
   /// Starts the writer thread. `fd` stays owned by the caller and must stay
   /// open while the writer runs. Throws std::system_error if the thread
   /// cannot start.
-  FrameWriter(int fd, std::uint64_t max_frames, StreamStatus& status, StopFlag& stop);
+  FrameWriter(int fd, std::uint64_t max_frames, StreamStatus& status, StopFlag& stop,
+              Backlog backlog = Backlog::newest_frame);
   /// Calls finish() with a 300 ms grace period.
   ~FrameWriter() override;
   FrameWriter(const FrameWriter&) = delete;
   FrameWriter& operator=(const FrameWriter&) = delete;
 
-  /// Hands over one whole frame. Never blocks on the fd.
-  void post(std::vector<std::uint8_t> frame) override;
+  using FrameSink::post;
+  /// Hands over one whole frame or unit. Never blocks on the fd.
+  void post(std::vector<std::uint8_t> unit, bool keyframe) override;
 
   /// The errno of the write that failed with StopReason::output_failed, else 0.
   int error() const;

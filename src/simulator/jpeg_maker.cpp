@@ -1,6 +1,6 @@
 #include "simulator/jpeg_maker.h"
 
-#include "simulator/libav.h"
+#include "media/libav.h"
 
 extern "C" {
 #include <libavutil/pixfmt.h>
@@ -18,14 +18,6 @@ extern "C" {
 namespace bambu {
 
 namespace {
-
-std::string av_error_text(int err) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  if (libav().av_strerror(err, buf, sizeof buf) < 0) {
-    return fmt::format("libav error {}", err);
-  }
-  return buf;
-}
 
 [[noreturn]] void throw_av(std::string_view what, int err) {
   throw std::runtime_error(fmt::format("JpegMaker: {}: {}", what, av_error_text(err)));

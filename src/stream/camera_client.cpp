@@ -15,23 +15,8 @@ namespace {
 constexpr auto k_skip_warning_interval = std::chrono::seconds(10);
 // Time given to close_notify when a session ends.
 constexpr auto k_close_grace = std::chrono::milliseconds(200);
-// How long frames must flow in a new session before the stream counts as
-// regained (backoff and the --retry-for window start afresh). Shorter
-// sessions (a printer that drops after every frame) stay within the
-// current loss, so --retry-for still ends them and the backoff keeps
-// growing instead of redialling every second.
-constexpr auto k_stable_stream = std::chrono::seconds(10);
-
-double seconds_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
-}
 
 }  // namespace
-
-std::string format_endpoint(const std::string& host, std::uint16_t port) {
-  if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
-  return fmt::format("{}:{}", host, port);
-}
 
 CameraClient::CameraClient(const StreamConfig& config, const TlsContext& tls, FrameSink& sink,
                            StreamStatus& status, const Logger& log, const StopFlag& stop)
@@ -71,56 +56,11 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
     return out;
   };
 
-  log_.debug("connecting to {}", endpoint_);
-  ConnectResult conn = tcp_connect(config_.host, config_.port, first_frame_deadline, stop_);
-  switch (conn.status) {
-    case ConnectStatus::connected: break;
-    case ConnectStatus::stopped: return fail(Kind::stopped, "stopped");
-    case ConnectStatus::refused:
-      return fail(Kind::unreachable,
-                  fmt::format("connection to {} refused: is this the printer's address, is it on, and is "
-                              "LAN liveview enabled?",
-                              endpoint_));
-    case ConnectStatus::timed_out:
-      return fail(Kind::unreachable, fmt::format("no answer from {} within {:.0f} s: is the printer on and the "
-                                                 "address right?",
-                                                 endpoint_, budget_s));
-    case ConnectStatus::unreachable:
-      return fail(Kind::unreachable, fmt::format("{} is unreachable: {}", endpoint_, conn.detail));
-    case ConnectStatus::resolve_failed:
-      return fail(Kind::unreachable,
-                  fmt::format("cannot resolve the printer address '{}': {}", config_.host, conn.detail));
-    case ConnectStatus::failed:
-      return fail(Kind::unreachable, fmt::format("cannot connect to {}: {}", endpoint_, conn.detail));
-  }
-
-  TlsStream tls(tls_, std::move(conn.fd), TlsStream::Role::client);
-  TlsResult hs = tls.handshake(first_frame_deadline, stop_);
-  switch (hs.status) {
-    case TlsStatus::ok: break;
-    case TlsStatus::stopped: return fail(Kind::stopped, "stopped");
-    case TlsStatus::timed_out:
-      return fail(Kind::handshake_failed,
-                  fmt::format("the TLS handshake with {} got no answer within {:.0f} s: the camera serves at most "
-                              "two clients; close other viewers (Bambu Studio, Bambu Handy, other streams)",
-                              endpoint_, budget_s));
-    case TlsStatus::closed:
-      return fail(Kind::handshake_failed,
-                  fmt::format("{} closed the connection during the TLS handshake: is this a Bambu printer's "
-                              "port 6000?",
-                              endpoint_));
-    case TlsStatus::failed:
-      return fail(Kind::handshake_failed, fmt::format("TLS handshake with {} failed: {}", endpoint_, hs.detail));
-  }
-
-  if (!fingerprint_logged_) {
-    fingerprint_logged_ = true;
-    if (auto fp = tls.peer_fingerprint()) {
-      log_.debug("printer certificate: CN={} SHA-256 {} (pin it with --tls-fingerprint)", tls.peer_common_name(),
-                 format_fingerprint(*fp));
-    }
-  }
-  if (auto problem = tls.check_peer(config_.tls)) return fail(Kind::verify_failed, *problem);
+  Dialled dialled = dial_printer(config_, tls_, first_frame_deadline, stop_, log_,
+                                 "is this the printer's address, is it on, and is LAN liveview enabled?",
+                                 fingerprint_logged_);
+  if (!dialled.tls) return dialled.failure;
+  TlsStream& tls = *dialled.tls;
 
   // The CLI validated the code, so the packet can always be built.
   auto login = make_login_packet(config_.access_code).value();
@@ -182,9 +122,12 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
       case FrameParser::Status::frame: {
         // Only a whole JPEG is a frame: a printer sending nothing else must
         // still trip --start-timeout and the stall watchdog.
-        if (!deliver(parser_.take_frame())) break;
+        std::vector<std::uint8_t> frame = parser_.take_frame();
+        const auto size = out.got_frame ? std::nullopt : jpeg_size(frame);
+        if (!deliver(std::move(frame))) break;
         if (!out.got_frame) {
           out.got_frame = true;
+          if (size) status_.set_video("mjpeg", size->width, size->height);
           first_frame = Clock::now();
           if (status_.state() == StreamState::reconnecting) log_.info("stream regained from {}", endpoint_);
           status_.set_state(StreamState::streaming);
@@ -200,48 +143,8 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
 }
 
 ExitCode CameraClient::run(std::string& error) {
-  using Kind = SessionOutcome::Kind;
-  const auto started = Clock::now();
-  const auto retry_for = seconds_to_duration(config_.retry_for_s);
-  const auto start_timeout = seconds_to_duration(config_.start_timeout_s);
-  bool established = false;
-  Clock::time_point lost_at{};
-  double backoff_s = config_.backoff_initial_s;
-  auto finish = [&](ExitCode code, std::string message) {
-    error = std::move(message);
-    status_.set_state(code == ExitCode::ok ? StreamState::stopped : StreamState::failed, error);
-    return code;
-  };
-
-  status_.set_state(StreamState::connecting);
-  for (;;) {
-    Deadline first_frame_deadline =
-        established ? std::min(Clock::now() + start_timeout, lost_at + retry_for) : started + start_timeout;
-    SessionOutcome out = run_session(first_frame_deadline);
-    if (out.kind == Kind::stopped || stop_.stop_requested()) return finish(ExitCode::ok, {});
-    if (out.kind == Kind::verify_failed) return finish(ExitCode::tls_verification, out.message);
-    if (out.got_frame && (!established || out.streamed_for >= k_stable_stream)) {
-      established = true;
-      lost_at = Clock::now();
-      backoff_s = config_.backoff_initial_s;
-    }
-    if (!established) {
-      return finish(out.kind == Kind::rejected ? ExitCode::access_code_rejected : ExitCode::unreachable,
-                    out.message);
-    }
-    auto now = Clock::now();
-    if (now - lost_at >= retry_for) {
-      return finish(ExitCode::stream_lost,
-                    fmt::format("stream lost and not regained within --retry-for {:g} s; last error: {}",
-                                config_.retry_for_s, out.message));
-    }
-    auto wait = std::min(seconds_to_duration(backoff_s), lost_at + retry_for - now);
-    log_.warning("{}; reconnecting in {:.1f} s", out.message, seconds_between(now, now + wait));
-    status_.set_state(StreamState::reconnecting, out.message);
-    if (stop_.wait_until(now + wait)) return finish(ExitCode::ok, {});
-    backoff_s = std::min(backoff_s * 2, config_.backoff_max_s);
-    status_.count_reconnect();
-  }
+  return run_with_reconnects(
+      config_, status_, log_, stop_, [this](Deadline deadline) { return run_session(deadline); }, error);
 }
 
 }  // namespace bambu

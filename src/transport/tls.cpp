@@ -167,6 +167,11 @@ TlsResult TlsStream::handshake(Deadline deadline, const StopFlag& stop) {
   }
 }
 
+std::size_t TlsStream::pending() const {
+  const int n = ssl_ ? SSL_pending(ssl_.get()) : 0;
+  return n > 0 ? static_cast<std::size_t>(n) : 0;
+}
+
 TlsResult TlsStream::read_some(std::span<std::uint8_t> buffer, Deadline deadline, const StopFlag& stop) {
   for (;;) {
     if (!fd_) return {TlsStatus::failed, 0, "connection already closed"};

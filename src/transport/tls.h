@@ -115,6 +115,12 @@ class TlsStream {
   void abort() { fd_.reset(); }
   /// False once close() or abort() has run.
   bool is_open() const { return static_cast<bool>(fd_); }
+  /// The socket, for poll(2) by a caller that multiplexes (the RTSPS relay);
+  /// -1 once closed. Ownership stays here.
+  int fd() const { return fd_.get(); }
+  /// Bytes of application data already decrypted and buffered inside
+  /// OpenSSL: readable now although the socket may not poll readable.
+  std::size_t pending() const;
 
   /// SHA-256 of the peer's leaf certificate; nullopt if it sent none.
   std::optional<Fingerprint> peer_fingerprint() const;

@@ -1,0 +1,77 @@
+// Remuxer: the RTSPS camera's H.264 packets to MPEG-TS or Annex-B on
+// stdout, without re-encoding, continuous across reconnects.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "cli/config.h"
+#include "core/log.h"
+#include "media/h264.h"
+#include "media/timeline.h"
+#include "output/frame_sink.h"
+
+extern "C" {
+#include <libavutil/rational.h>
+}
+
+struct AVCodecParameters;
+struct AVPacket;
+
+namespace bambu {
+
+/// Turns the demuxed H.264 access units of successive RTSP sessions into
+/// one continuous output stream, one FrameSink unit per access unit.
+///
+/// - Output begins at the first keyframe (an IDR with SPS and PPS); the
+///   packets before it are dropped, as are those of a new session until its
+///   first keyframe. Every IDR carries SPS and PPS (ParameterSets).
+/// - mpegts: one MPEG-TS stream (libavformat's mpegts muxer; PAT and PMT
+///   first, then again every 0.1 s) kept open across sessions, so the
+///   continuity counters and the timeline (Timeline) run on. Each unit is a
+///   whole number of 188-byte packets.
+/// - h264: the Annex-B access units, byte for byte apart from inserted SPS/PPS.
+/// Not thread-safe: the session thread drives it.
+class Remuxer {
+ public:
+  /// `format` must be mpegts or h264. Needs libav() loaded.
+  Remuxer(OutputFormat format, bool wallclock_timestamps, FrameSink& sink, const Logger& log);
+  ~Remuxer();
+  Remuxer(const Remuxer&) = delete;
+  Remuxer& operator=(const Remuxer&) = delete;
+
+  /// A new session's video stream: learns its SPS/PPS (`parameters`'
+  /// extradata) and waits for its first keyframe. `time_base` is the
+  /// stream's (seconds per tick of packet timestamps). `parameters` must
+  /// stay valid until the next begin_session() or the Remuxer's end (it is
+  /// the input stream's own; the muxer copies it at the first keyframe).
+  void begin_session(const AVCodecParameters& parameters, AVRational time_base);
+
+  /// Remuxes one packet of the video stream, arrived at `arrival`. Returns
+  /// true if it was posted to the sink (false while waiting for a keyframe).
+  /// Throws std::runtime_error if the muxer fails (a bug or no memory).
+  bool add(const AVPacket& packet, Clock::time_point arrival);
+
+  /// True once the source timestamps were found frozen in this session
+  /// (the remux then stamps on arrival; see Timeline).
+  bool timestamps_frozen() const { return timeline_.frozen(); }
+
+ private:
+  void open_mpegts();
+  std::vector<std::uint8_t> mux(const AccessUnit& au, std::int64_t pts);
+
+  const OutputFormat format_;
+  FrameSink& sink_;
+  const Logger& log_;
+  ParameterSets parameter_sets_;
+  Timeline timeline_;
+  bool waiting_for_keyframe_ = true;
+  std::int64_t time_base_num_ = 1, time_base_den_ = 90000;
+  const AVCodecParameters* parameters_ = nullptr;  // the session's input stream's; valid during it
+  bool frozen_warned_ = false;
+  struct Muxer;
+  std::unique_ptr<Muxer> muxer_;  // mpegts, opened at the first keyframe
+};
+
+}  // namespace bambu

@@ -1,0 +1,76 @@
+// RtspsClient: one X1/H2/P2S camera (RTSP over TLS, port 322), remuxed to
+// MPEG-TS or Annex-B H.264 on stdout, with stall watchdog and reconnects.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "cli/config.h"
+#include "core/errors.h"
+#include "core/log.h"
+#include "core/stop_flag.h"
+#include "heartbeat/stream_status.h"
+#include "output/frame_sink.h"
+#include "stream/session.h"
+#include "transport/tls.h"
+
+namespace bambu {
+
+class Remuxer;
+
+/// The camera's RTSP path (../shared/docs/rtsps.md).
+inline constexpr const char* k_rtsps_path = "/streaming/live/1";
+/// The RTSP user name; the password is the access code.
+inline constexpr const char* k_rtsps_user = "bblp";
+
+/// Streams one printer's RTSPS camera into a FrameSink until stopped.
+///
+/// Each session: dial and verify the printer with our own TLS code
+/// (dial_printer), relay it to 127.0.0.1 (TlsRelay), and let libavformat
+/// speak RTSP to the relay over TCP (interleaved RTP) with Digest auth.
+/// libavformat sends the keepalives (GET_PARAMETER or OPTIONS every half
+/// of the session timeout the server announces: 5 s on printers) while we
+/// read. Every blocking libavformat call is bounded by an interrupt
+/// callback: the first-frame deadline, then --stall-timeout after each
+/// packet, and the stop flag. Reconnects follow run_with_reconnects(), and
+/// only on a lost or stalled session: the X1's camera is known to wedge
+/// under reconnect churn. The Remuxer lives across sessions, so stdout
+/// carries one continuous stream.
+class RtspsClient {
+ public:
+  /// All references must outlive the client. config.port and config.format
+  /// (mpegts or h264) must be set. Loads libav (throws std::runtime_error
+  /// naming the missing library if it cannot).
+  RtspsClient(const StreamConfig& config, const TlsContext& tls, FrameSink& sink, StreamStatus& status,
+              const Logger& log, const StopFlag& stop);
+  ~RtspsClient();
+  RtspsClient(const RtspsClient&) = delete;
+  RtspsClient& operator=(const RtspsClient&) = delete;
+
+  /// Runs until stop is requested (ExitCode::ok) or a fatal condition, with
+  /// the exit codes of run_with_reconnects(): access code rejected (RTSP 401)
+  /// 3, unreachable or no keyframe within --start-timeout 4, lost for
+  /// --retry-for 5, certificate rejected 6. `error` gets the one-line reason.
+  ExitCode run(std::string& error);
+
+  /// Runs one session; everything up to the first output must happen
+  /// before `first_frame_deadline`.
+  SessionOutcome run_session(Deadline first_frame_deadline);
+
+ private:
+  const StreamConfig& config_;
+  const TlsContext& tls_;
+  StreamStatus& status_;
+  const Logger& log_;
+  const StopFlag& stop_;
+  std::string endpoint_;  // "host:port", for messages
+  std::string url_;       // rtsp://bblp:CODE@127.0.0.1:%u/streaming/live/1 (port filled per session)
+  std::unique_ptr<Remuxer> remuxer_;
+  bool fingerprint_logged_ = false;
+};
+
+/// Percent-encodes `text` for the userinfo part of a URL (RFC 3986: all but
+/// unreserved characters).
+std::string url_encode(std::string_view text);
+
+}  // namespace bambu

@@ -1,0 +1,114 @@
+#include "stream/source.h"
+
+#include <fmt/format.h>
+
+#include "core/errors.h"
+#include "protocol/models.h"
+#include "stream/session.h"
+#include "transport/socket.h"
+
+namespace bambu {
+
+std::string_view to_string(SourceChoice source) {
+  switch (source) {
+    case SourceChoice::jpeg: return "jpeg";
+    case SourceChoice::rtsps: return "rtsps";
+    case SourceChoice::automatic: break;
+  }
+  return "auto";
+}
+
+std::string_view to_string(OutputFormat format) {
+  switch (format) {
+    case OutputFormat::mjpeg: return "mjpeg";
+    case OutputFormat::mpegts: return "mpegts";
+    case OutputFormat::h264: return "h264";
+    case OutputFormat::automatic: break;
+  }
+  return "auto";
+}
+
+void settle_source(StreamConfig& config, SourceChoice source) {
+  config.source = source;
+  const bool video = config.format == OutputFormat::mpegts || config.format == OutputFormat::h264;
+  if (source == SourceChoice::jpeg) {
+    if (video) {
+      throw FatalError(ExitCode::usage,
+                       fmt::format("--format {} needs an RTSPS camera (X1, H2, P2S); the port-6000 camera of P1 "
+                                   "and A1 printers sends JPEG frames: use --format mjpeg",
+                                   to_string(config.format)));
+    }
+    config.format = OutputFormat::mjpeg;
+    if (config.port == 0) config.port = k_jpeg_port;
+  } else {
+    if (config.format == OutputFormat::mjpeg) {
+      throw FatalError(ExitCode::usage,
+                       "--format mjpeg: the RTSPS camera (X1, H2, P2S) sends H.264, and bambu-stream never "
+                       "re-encodes; use --format mpegts or h264 (go2rtc can transcode with its ffmpeg: source)");
+    }
+    if (!video) config.format = OutputFormat::mpegts;
+    if (config.port == 0) config.port = k_rtsps_port;
+  }
+  if (config.wallclock_timestamps && source == SourceChoice::jpeg) {
+    throw FatalError(ExitCode::usage, "--wallclock-timestamps is for the RTSPS camera; MJPEG has no timestamps");
+  }
+}
+
+void resolve_source_offline(StreamConfig& config) {
+  SourceChoice source = config.source;
+  if (source == SourceChoice::automatic) {
+    if (auto model = model_for_serial(config.serial)) {
+      source = model->protocol == CameraProtocol::rtsps ? SourceChoice::rtsps : SourceChoice::jpeg;
+    } else if (config.format == OutputFormat::mjpeg) {
+      source = SourceChoice::jpeg;
+    } else if (config.format != OutputFormat::automatic) {
+      source = SourceChoice::rtsps;
+    } else if (config.wallclock_timestamps) {
+      source = SourceChoice::rtsps;
+    }
+  }
+  if (source != SourceChoice::automatic) {
+    settle_source(config, source);
+  } else if (config.port != 0) {
+    throw FatalError(ExitCode::usage,
+                     "--port needs --source jpeg or rtsps (or a --serial): with --source auto the port follows "
+                     "from the source");
+  }
+}
+
+bool probe_source(StreamConfig& config, Clock::duration per_port, const StopFlag& stop, const Logger& log,
+                  std::string& error, ProbePorts ports) {
+  struct Candidate {
+    SourceChoice source;
+    std::uint16_t port;
+    ConnectResult result;
+  };
+  Candidate candidates[] = {{SourceChoice::rtsps, ports.rtsps, {}}, {SourceChoice::jpeg, ports.jpeg, {}}};
+  for (Candidate& c : candidates) {
+    c.result = tcp_connect(config.host, c.port, Clock::now() + per_port, stop);
+    if (c.result.status == ConnectStatus::stopped) {
+      error.clear();
+      return false;
+    }
+    if (c.result.status == ConnectStatus::connected) {
+      c.result.fd.reset();  // a bare TCP connect: no TLS, no session, no camera slot
+      log.debug("--source auto: {} accepts connections, so the camera is {} ({})",
+                format_endpoint(config.host, c.port), to_string(c.source),
+                c.source == SourceChoice::rtsps ? "X1, H2 or P2S" : "P1 or A1");
+      config.port = c.port;
+      settle_source(config, c.source);
+      return true;
+    }
+  }
+  auto why = [](const ConnectResult& r) {
+    return r.status == ConnectStatus::refused ? std::string("refused")
+           : r.status == ConnectStatus::timed_out ? std::string("no answer")
+                                                  : r.detail;
+  };
+  error = fmt::format("neither camera port of {} answers ({} for X1/H2/P2S: {}; {} for P1/A1: {}): is the "
+                      "printer on, the address right, and LAN liveview switched on on the printer?",
+                      config.host, ports.rtsps, why(candidates[0].result), ports.jpeg, why(candidates[1].result));
+  return false;
+}
+
+}  // namespace bambu

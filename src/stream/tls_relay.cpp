@@ -1,0 +1,133 @@
+#include "stream/tls_relay.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <array>
+#include <cerrno>
+#include <cstring>
+
+namespace bambu {
+
+namespace {
+
+// One TLS record's worth of application data.
+constexpr std::size_t k_buffer_size = 16 * 1024;
+// How long to wait for the rest of a TLS record once its first bytes are in.
+constexpr auto k_record_wait = std::chrono::milliseconds(50);
+// Longest a write to either side may take before the relay gives up: the
+// local reader is libavformat in this process, the printer reads at once.
+constexpr auto k_write_timeout = std::chrono::seconds(10);
+// Time given to close_notify.
+constexpr auto k_close_grace = std::chrono::milliseconds(200);
+
+// Sends all of `data` on non-blocking socket `fd`. Returns "" or the reason.
+std::string send_all(int fd, const std::uint8_t* data, std::size_t size, const StopFlag& stop) {
+  const Deadline deadline = Clock::now() + k_write_timeout;
+  while (size > 0) {
+    ssize_t n = ::send(fd, data, size, MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) return std::strerror(errno);
+      WaitResult w = wait_fd(fd, POLLOUT, deadline, stop);
+      if (w == WaitResult::stopped) return "stopped";
+      if (w == WaitResult::timeout) return "libavformat stopped reading";
+      continue;
+    }
+    data += n;
+    size -= static_cast<std::size_t>(n);
+  }
+  return {};
+}
+
+}  // namespace
+
+TlsRelay::TlsRelay(std::unique_ptr<TlsStream> printer, std::string endpoint, const Logger& log)
+    : printer_(std::move(printer)), endpoint_(std::move(endpoint)), log_(log) {
+  listener_ = tcp_listen("127.0.0.1", 0, 1);
+  port_ = local_port(listener_.get());
+  thread_ = std::thread([this] { run(); });
+}
+
+TlsRelay::~TlsRelay() { finish(std::chrono::milliseconds(200)); }
+
+std::optional<std::string> TlsRelay::printer_error() const {
+  std::lock_guard lock(mutex_);
+  return printer_error_;
+}
+
+void TlsRelay::printer_ended(std::string why) {
+  std::lock_guard lock(mutex_);
+  printer_error_ = std::move(why);
+}
+
+void TlsRelay::finish(std::chrono::milliseconds grace) {
+  if (!thread_.joinable()) return;
+  {
+    std::unique_lock lock(mutex_);
+    ended_cv_.wait_for(lock, grace, [this] { return ended_; });
+  }
+  stop_.request_stop(StopReason::requested);
+  thread_.join();
+}
+
+void TlsRelay::run() {
+  // Accept libavformat's connection (it comes within milliseconds; a stop
+  // ends the wait), then close the listener so nobody else can connect.
+  while (!local_) {
+    if (wait_fd(listener_.get(), POLLIN, Clock::now() + std::chrono::hours(1), stop_) == WaitResult::stopped) break;
+    local_ = tcp_accept(listener_.get());
+  }
+  listener_.reset();
+
+  std::array<std::uint8_t, k_buffer_size> buffer{};
+  while (local_) {
+    if (printer_->pending() == 0) {
+      pollfd fds[] = {{local_.get(), POLLIN, 0}, {printer_->fd(), POLLIN, 0}, {stop_.fd(), POLLIN, 0}};
+      if (::poll(fds, 3, 1000) < 0 && errno != EINTR) {
+        log_.warning("relay: poll failed: {}", std::strerror(errno));
+        break;
+      }
+      if (stop_.stop_requested()) break;
+      if (fds[0].revents != 0) {
+        ssize_t n = ::recv(local_.get(), buffer.data(), buffer.size(), 0);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;  // libavformat closed its side
+        if (n > 0) {
+          TlsResult w = printer_->write_all({buffer.data(), static_cast<std::size_t>(n)},
+                                            Clock::now() + k_write_timeout, stop_);
+          if (w.status == TlsStatus::stopped) break;
+          if (w.status != TlsStatus::ok) {
+            printer_ended(fmt::format("connection to {} lost: {}", endpoint_, w.detail));
+            break;
+          }
+        }
+      }
+      if (fds[1].revents == 0) continue;
+    }
+    TlsResult r = printer_->read_some(buffer, Clock::now() + k_record_wait, stop_);
+    if (r.status == TlsStatus::timed_out) continue;  // the rest of the record is on its way
+    if (r.status == TlsStatus::stopped) break;
+    if (r.status != TlsStatus::ok) {
+      printer_ended(r.status == TlsStatus::closed
+                        ? fmt::format("{} closed the connection", endpoint_)
+                        : fmt::format("connection to {} lost: {}", endpoint_, r.detail));
+      printer_->abort();
+      break;
+    }
+    from_printer_ += r.bytes;
+    if (auto why = send_all(local_.get(), buffer.data(), r.bytes, stop_); !why.empty()) {
+      if (why != "stopped") log_.debug("relay: cannot pass data to libavformat: {}", why);
+      break;
+    }
+  }
+  local_.reset();  // libavformat sees the end of the stream
+  printer_->close(Clock::now() + k_close_grace);
+  std::lock_guard lock(mutex_);
+  ended_ = true;
+  ended_cv_.notify_all();
+}
+
+}  // namespace bambu

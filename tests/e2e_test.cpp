@@ -15,6 +15,7 @@
 #include <thread>
 
 #include "support/child_process.h"
+#include "support/e2e.h"
 #include "support/jpeg_info.h"
 #include "support/ports.h"
 #include "support/temp_dir.h"
@@ -26,23 +27,13 @@ using bambu::test::LoopbackPort;
 using bambu::test::read_jpeg_info;
 using bambu::test::split_jpegs;
 using bambu::test::TempDir;
+using namespace bambu::test::e2e;
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-constexpr const char* k_binary = BAMBU_STREAM_BINARY;
 constexpr const char* k_code = "31415926";
-// Generous limits: CI machines are slow, ASan slower.
-constexpr auto k_wait = 20s;
-
-const std::vector<std::string> k_env_unset = {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL",
-                                              "PRINTER_SOURCE", "BAMBU_HEARTBEAT"};
-
-Bytes read_file(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
 
 Bytes concat(const std::vector<Bytes>& frames, std::size_t n) {
   Bytes out;
@@ -50,7 +41,6 @@ Bytes concat(const std::vector<Bytes>& frames, std::size_t n) {
   return out;
 }
 
-std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 // `bambu-stream simulate` on 127.0.0.1 port 0, recording what it sends.
 class Simulator {
@@ -91,11 +81,6 @@ class Simulator {
   int port_ = 0;
 };
 
-ChildProcess client(std::vector<std::string> args, std::vector<std::pair<std::string, std::string>> env = {}) {
-  std::vector<std::string> argv = {k_binary};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return ChildProcess(ChildOptions{argv, std::move(env), k_env_unset, true});
-}
 
 ChildProcess client_of(const Simulator& sim, std::vector<std::string> extra) {
   std::vector<std::string> args = {"--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--access-code", k_code};
@@ -103,16 +88,6 @@ ChildProcess client_of(const Simulator& sim, std::vector<std::string> extra) {
   return client(args);
 }
 
-double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
-
-// Sends SIGTERM and checks the contract with go2rtc's killsignal=15: exit 0
-// in under a second.
-void sigterm_exits_0_within_1s(ChildProcess& c) {
-  c.signal(SIGTERM);
-  auto sent_at = std::chrono::steady_clock::now();
-  REQUIRE(c.wait_for_exit(k_wait) == 0);
-  CHECK(seconds(*c.exited_at() - sent_at) < 1.0);
-}
 
 // In the simulator's log, session 1 closed before session 2 opened: we never
 // held two camera slots at once.

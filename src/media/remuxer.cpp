@@ -1,5 +1,6 @@
 #include "media/remuxer.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 
@@ -12,6 +13,27 @@ namespace {
 // Size of the buffer between the mpegts muxer and our byte sink: 22 TS
 // packets; the muxer's output is flushed after every access unit anyway.
 constexpr int k_io_buffer_size = 22 * 188;
+
+// MPEG-TS packet size and the PID of the SDT (ISO/IEC 13818-1; ETSI EN 300 468).
+constexpr std::size_t k_ts_packet = 188;
+constexpr unsigned k_sdt_pid = 0x11;
+
+// Leaves out the SDT packets. The SDT (DVB service names: "Service01" by
+// "FFmpeg") is optional, means nothing to go2rtc or players, and libavformat
+// writes it before the PAT, while a stream should open with PAT and PMT.
+// The muxer writes whole 188-byte packets, so `ts` splits evenly.
+std::vector<std::uint8_t> drop_sdt(std::vector<std::uint8_t> ts) {
+  std::size_t kept = 0;
+  for (std::size_t i = 0; i + k_ts_packet <= ts.size(); i += k_ts_packet) {
+    const unsigned pid = ((ts[i + 1] & 0x1Fu) << 8) | ts[i + 2];
+    if (pid == k_sdt_pid) continue;
+    if (kept != i) std::copy_n(ts.begin() + static_cast<std::ptrdiff_t>(i), k_ts_packet,
+                               ts.begin() + static_cast<std::ptrdiff_t>(kept));
+    kept += k_ts_packet;
+  }
+  ts.resize(kept);
+  return ts;
+}
 
 [[noreturn]] void throw_av(const char* what, int err) {
   throw std::runtime_error(std::string("MPEG-TS muxer: ") + what + ": " + av_error_text(err));
@@ -107,7 +129,7 @@ std::vector<std::uint8_t> Remuxer::mux(const AccessUnit& au, std::int64_t pts) {
   p->size = 0;
   if (err < 0) throw_av("cannot write a packet", err);
   av.avio_flush(muxer_->io);
-  return std::exchange(muxer_->bytes, {});
+  return drop_sdt(std::exchange(muxer_->bytes, {}));
 }
 
 bool Remuxer::add(const AVPacket& packet, Clock::time_point arrival) {

@@ -28,9 +28,9 @@ namespace bambu {
 ///   packets before it are dropped, as are those of a new session until its
 ///   first keyframe. Every IDR carries SPS and PPS (ParameterSets).
 /// - mpegts: one MPEG-TS stream (libavformat's mpegts muxer; PAT and PMT
-///   first, then again every 0.1 s) kept open across sessions, so the
-///   continuity counters and the timeline (Timeline) run on. Each unit is a
-///   whole number of 188-byte packets.
+///   first, then again every 0.1 s; no SDT) kept open across sessions, so
+///   the continuity counters and the timeline (Timeline) run on. Each unit
+///   is a whole number of 188-byte packets.
 /// - h264: the Annex-B access units, byte for byte apart from inserted SPS/PPS.
 /// Not thread-safe: the session thread drives it.
 class Remuxer {

@@ -59,12 +59,28 @@ Certificate make_self_signed_certificate(const std::string& common_name,
   return result;
 }
 
-std::string certificate_pem(X509* cert) {
+namespace {
+
+// The contents of a memory BIO filled by `write`, or openssl_failure(`what`).
+template <typename Write>
+std::string to_pem(const char* what, Write write) {
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
-  if (!bio || PEM_write_bio_X509(bio.get(), cert) != 1) openssl_failure("PEM_write_bio_X509");
+  if (!bio || write(bio.get()) != 1) openssl_failure(what);
   char* data = nullptr;
   long len = BIO_get_mem_data(bio.get(), &data);
   return std::string(data, static_cast<std::size_t>(len));
+}
+
+}  // namespace
+
+std::string certificate_pem(X509* cert) {
+  return to_pem("PEM_write_bio_X509", [cert](BIO* bio) { return PEM_write_bio_X509(bio, cert); });
+}
+
+std::string private_key_pem(EVP_PKEY* key) {
+  return to_pem("PEM_write_bio_PrivateKey", [key](BIO* bio) {
+    return PEM_write_bio_PrivateKey(bio, key, nullptr, nullptr, 0, nullptr, nullptr);
+  });
 }
 
 }  // namespace bambu

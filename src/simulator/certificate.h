@@ -37,4 +37,8 @@ Certificate make_self_signed_certificate(const std::string& common_name,
 /// The certificate in PEM form. Throws std::runtime_error on failure.
 std::string certificate_pem(X509* cert);
 
+/// The private key in unencrypted PKCS#8 PEM form (for test servers that
+/// load key files). Throws std::runtime_error on failure.
+std::string private_key_pem(EVP_PKEY* key);
+
 }  // namespace bambu

@@ -1,0 +1,339 @@
+// End-to-end for the RTSPS source: the built binary against a real RTSP
+// server over TLS with Digest auth (GStreamer's gst-rtsp-server, driven by
+// tests/support/rtsps_server.py) on 127.0.0.1, serving H.264 Constrained
+// Baseline at /streaming/live/1 with SPS/PPS only in the SDP, as the X1's
+// LIVE555 server does. Output is checked by bytes and by ffprobe.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "simulator/certificate.h"
+#include "support/child_process.h"
+#include "support/e2e.h"
+#include "support/ports.h"
+#include "support/temp_dir.h"
+#include "transport/tls.h"
+
+using namespace std::chrono_literals;
+using namespace bambu::test::e2e;
+using bambu::test::ChildOptions;
+using bambu::test::ChildProcess;
+using bambu::test::LoopbackPort;
+using bambu::test::TempDir;
+namespace fs = std::filesystem;
+using Bytes = std::vector<std::uint8_t>;
+using nlohmann::json;
+
+namespace {
+
+constexpr const char* k_code = "27182818";
+constexpr const char* k_python = "/usr/bin/python3";  // Debian's, which has PyGObject (python3-gi)
+constexpr const char* k_server_script = BAMBU_TESTS_DIR "/support/rtsps_server.py";
+
+void write_text(const fs::path& path, const std::string& text) {
+  std::ofstream out(path, std::ios::binary);
+  out << text;
+  REQUIRE(out.good());
+}
+
+// The test RTSPS server: a certificate made here, a port picked by the
+// kernel, and restartable on the same port.
+class RtspsServer {
+ public:
+  explicit RtspsServer(std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
+    auto now = std::chrono::system_clock::now();
+    auto cert = bambu::make_self_signed_certificate("00M09A350100001", now - 1h, now + 24h);
+    write_text(dir_.path / "cert.pem", bambu::certificate_pem(cert.cert.get()));
+    write_text(dir_.path / "key.pem", bambu::private_key_pem(cert.key.get()));
+    unsigned char md[32];
+    unsigned int len = 0;
+    REQUIRE(X509_digest(cert.cert.get(), EVP_sha256(), md, &len) == 1);
+    bambu::Fingerprint fp{};
+    std::copy(md, md + 32, fp.begin());
+    fingerprint_ = bambu::format_fingerprint(fp);
+    start();
+  }
+
+  // Starts the server (again), on the same port after the first time.
+  void start() {
+    std::vector<std::string> argv = {k_python, k_server_script, "--port", std::to_string(port_),
+                                     "--cert", (dir_.path / "cert.pem").string(),
+                                     "--key", (dir_.path / "key.pem").string(), "--access-code", k_code};
+    argv.insert(argv.end(), extra_.begin(), extra_.end());
+    if (process_) logs_ += process_->stderr_text();
+    process_ = std::make_unique<ChildProcess>(ChildOptions{argv, {}, {}, true});
+    const auto end = std::chrono::steady_clock::now() + 20s;
+    for (;;) {
+      Bytes out = process_->stdout_bytes();
+      std::string text(out.begin(), out.end());
+      if (auto pos = text.find("listening on 127.0.0.1:"); pos != std::string::npos && text.find('\n', pos) != std::string::npos) {
+        port_ = std::stoi(text.substr(pos + 23));
+        break;
+      }
+      if (std::chrono::steady_clock::now() > end || process_->exited_at()) {
+        FAIL("the RTSPS test server did not start: " << process_->stderr_text());
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    REQUIRE(port_ > 0);
+  }
+  // Kills the server like a crash or power loss (SIGKILL; the kernel resets
+  // its connections) and waits until it is gone.
+  void kill() {
+    process_->signal(SIGKILL);
+    REQUIRE(process_->wait_for_exit(10s));
+  }
+
+  std::string port() const { return std::to_string(port_); }
+  const std::string& fingerprint() const { return fingerprint_; }
+  // Everything every run of the server logged.
+  std::string log() const { return logs_ + process_->stderr_text(); }
+  std::size_t count(const std::string& needle) const {
+    const std::string text = log();
+    std::size_t n = 0;
+    for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+    return n;
+  }
+
+ private:
+  TempDir dir_;
+  std::vector<std::string> extra_;
+  int port_ = 0;
+  std::string fingerprint_;
+  std::string logs_;
+  std::unique_ptr<ChildProcess> process_;
+};
+
+ChildProcess rtsps_client(const RtspsServer& server, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"--host", "127.0.0.1", "--source", "rtsps", "--port", server.port(),
+                                   "--access-code", k_code};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return client(args);
+}
+
+// ffprobe's JSON about `file` (`what`: e.g. -show_streams).
+json ffprobe(const fs::path& file, std::vector<std::string> what) {
+  std::vector<std::string> argv = {"ffprobe", "-v", "error", "-of", "json"};
+  argv.insert(argv.end(), what.begin(), what.end());
+  argv.push_back(file.string());
+  ChildProcess probe(ChildOptions{argv, {}, {}, true});
+  REQUIRE(probe.wait_for_exit(60s) == 0);
+  Bytes out = probe.stdout_bytes();
+  return json::parse(out.begin(), out.end());
+}
+
+fs::path save(const TempDir& dir, const std::string& name, const Bytes& bytes) {
+  fs::path path = dir.path / name;
+  std::ofstream out(path, std::ios::binary);
+  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  return path;
+}
+
+// NAL unit types in Annex-B `data`, in order (an independent scan: every
+// 00 00 01 starts a unit).
+std::vector<int> nal_types(const Bytes& data) {
+  std::vector<int> types;
+  for (std::size_t i = 0; i + 3 < data.size(); ++i) {
+    if (data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1) {
+      types.push_back(data[i + 3] & 0x1F);
+      i += 2;
+    }
+  }
+  return types;
+}
+
+// The packets' presentation times in seconds, in stream order.
+std::vector<double> packet_times(const fs::path& ts) {
+  std::vector<double> times;
+  const json probed = ffprobe(ts, {"-show_entries", "packet=pts_time"});
+  for (const auto& p : probed["packets"]) {
+    times.push_back(std::stod(p["pts_time"].get<std::string>()));
+  }
+  return times;
+}
+
+}  // namespace
+
+TEST_CASE("RTSPS to MPEG-TS: whole 188-byte packets from byte 0, PAT first, H.264 at the served size") {
+  RtspsServer server({"--width", "480", "--height", "272", "--fps", "15"});
+  TempDir dir;
+  auto c = rtsps_client(server, {"--frames", "45", "--heartbeat", (dir.path / "hb.json").string()});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  const Bytes out = c.stdout_bytes();
+  REQUIRE(out.size() >= 188 * 10);
+  CHECK(out.size() % 188 == 0);
+  bool synced = true;
+  for (std::size_t i = 0; i < out.size(); i += 188) synced = synced && out[i] == 0x47;
+  CHECK(synced);
+  CHECK((((out[1] & 0x1F) << 8) | out[2]) == 0);  // PID 0: the PAT comes first
+
+  const fs::path ts = save(dir, "out.ts", out);
+  json streams = ffprobe(ts, {"-count_frames", "-show_streams"})["streams"];
+  REQUIRE(streams.size() == 1);
+  CHECK(streams[0]["codec_name"] == "h264");
+  CHECK(streams[0]["profile"] == "Constrained Baseline");
+  CHECK(streams[0]["width"] == 480);
+  CHECK(streams[0]["height"] == 272);
+  CHECK(streams[0]["nb_read_frames"] == "45");  // every unit decodes, from the first
+
+  // Timestamps start near 0 and advance by one frame interval (15 fps).
+  auto times = packet_times(ts);
+  REQUIRE(times.size() == 45);
+  CHECK(times.front() < 0.1);
+  CHECK(times.back() == Approx(44.0 / 15).margin(0.2));
+
+  json hb = json::parse(read_file(dir.path / "hb.json"));
+  CHECK(hb["source"] == "rtsps");
+  CHECK(hb["codec"] == "h264");
+  CHECK(hb["width"] == 480);
+  CHECK(hb["height"] == 272);
+  CHECK(hb["frames"] == 45);
+  CHECK(hb["state"] == "stopped");
+}
+
+TEST_CASE("RTSPS to Annex-B: a start code and an SPS first, SPS and PPS before every IDR") {
+  RtspsServer server({"--fps", "15", "--gop", "10"});  // SPS/PPS only in the SDP
+  auto c = rtsps_client(server, {"--format", "h264", "--frames", "35"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  const Bytes out = c.stdout_bytes();
+  REQUIRE(out.size() > 5);
+  CHECK(Bytes(out.begin(), out.begin() + 5) == Bytes{0, 0, 0, 1, 0x67});
+  const std::vector<int> types = nal_types(out);
+  int idrs = 0;
+  for (std::size_t i = 0; i < types.size(); ++i) {
+    if (types[i] != 5 || (i > 0 && types[i - 1] == 5)) continue;  // the first slice of each IDR
+    ++idrs;
+    REQUIRE(i >= 2);
+    CHECK(types[i - 2] == 7);
+    CHECK(types[i - 1] == 8);
+  }
+  CHECK(idrs >= 3);  // 35 frames with a keyframe every 10
+  TempDir dir;
+  json streams = ffprobe(save(dir, "out.h264", out), {"-count_frames", "-show_streams"})["streams"];
+  REQUIRE(streams.size() == 1);
+  CHECK(streams[0]["codec_name"] == "h264");
+  CHECK(streams[0]["width"] == 640);
+  CHECK(streams[0]["nb_read_frames"] == "35");
+}
+
+TEST_CASE("RTSPS: a wrong access code exits 3 with the reason first, and never shows the code") {
+  RtspsServer server;
+  const std::string wrong = "ab%cd:12";  // also checks its URL-encoded form, ab%25cd%3A12
+  auto c = client({"--host", "127.0.0.1", "--source", "rtsps", "--port", server.port(), "--access-code", wrong,
+                   "-v"});
+  REQUIRE(c.wait_for_exit(k_wait) == 3);
+  CHECK_THAT(first_line(c.stderr_text().substr(c.stderr_text().find("error:"))),
+             Catch::StartsWith("error: access code rejected"));
+  CHECK(c.stderr_text().find(wrong) == std::string::npos);
+  CHECK(c.stderr_text().find("ab%25cd%3A12") == std::string::npos);
+  CHECK(server.count("request DESCRIBE") >= 1);
+  CHECK(server.count("request PLAY") == 0);
+}
+
+TEST_CASE("RTSPS: a refused port exits 4 and asks whether LAN liveview is on") {
+  LoopbackPort refused(false);
+  auto c = client({"--host", "127.0.0.1", "--source", "rtsps", "--port", std::to_string(refused.port()),
+                   "--access-code", k_code});
+  REQUIRE(c.wait_for_exit(k_wait) == 4);
+  CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith("error: connection to 127.0.0.1:") &&
+                                              Catch::Contains("is LAN liveview switched on on the printer?"));
+}
+
+TEST_CASE("RTSPS: --tls-fingerprint streams on a match and exits 6 on a mismatch before any RTSP request") {
+  RtspsServer server;
+  auto good = rtsps_client(server, {"--tls-fingerprint", server.fingerprint(), "--frames", "3"});
+  CHECK(good.wait_for_exit(k_wait) == 0);
+  CHECK(good.stdout_size() > 0);
+  const std::size_t requests = server.count("request ");
+  auto bad = rtsps_client(server, {"--tls-fingerprint", std::string(64, 'a')});
+  REQUIRE(bad.wait_for_exit(k_wait) == 6);
+  CHECK_THAT(first_line(bad.stderr_text()), Catch::StartsWith("error:") && Catch::Contains("fingerprint"));
+  CHECK(bad.stdout_size() == 0);
+  std::this_thread::sleep_for(200ms);
+  CHECK(server.count("request ") == requests);  // not even OPTIONS: nothing was sent in the clear
+}
+
+TEST_CASE("RTSPS: SIGTERM exits 0 within 1 s and the server sees the session end") {
+  RtspsServer server;
+  TempDir dir;
+  auto c = rtsps_client(server, {"--heartbeat", (dir.path / "hb.json").string()});
+  REQUIRE(c.wait_for_stdout(188 * 20, k_wait));
+  sigterm_exits_0_within_1s(c);
+  CHECK(c.stdout_size() % 188 == 0);  // no partial TS packet at exit
+  CHECK(json::parse(read_file(dir.path / "hb.json"))["state"] == "stopped");
+  const auto end = std::chrono::steady_clock::now() + 5s;
+  while (server.count("client closed") == 0 && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(20ms);
+  }
+  CHECK(server.count("client closed") == 1);
+}
+
+TEST_CASE("RTSPS: the server stopped mid-stream and restarted: the stream resumes with monotonic timestamps") {
+  RtspsServer server({"--fps", "15"});
+  TempDir dir;
+  auto c = rtsps_client(server, {"--stall-timeout", "3", "--retry-for", "30", "--heartbeat",
+                                 (dir.path / "hb.json").string()});
+  REQUIRE(c.wait_for_stdout(188 * 200, k_wait));
+  server.kill();
+  const std::size_t before = c.stdout_size();
+  std::this_thread::sleep_for(300ms);
+  server.start();  // same port
+  REQUIRE(c.wait_for_stderr("stream regained", k_wait));
+  REQUIRE(c.wait_for_stdout(before + 188 * 200, k_wait));
+  sigterm_exits_0_within_1s(c);
+
+  const fs::path ts = save(dir, "out.ts", c.stdout_bytes());
+  auto times = packet_times(ts);
+  REQUIRE(times.size() > 40);
+  bool increasing = true;
+  double largest_step = 0;
+  for (std::size_t i = 1; i < times.size(); ++i) {
+    increasing = increasing && times[i] > times[i - 1];
+    largest_step = std::max(largest_step, times[i] - times[i - 1]);
+  }
+  CHECK(increasing);
+  CHECK(largest_step < 0.5);  // continuous: the outage leaves no hole in the timeline
+  json streams = ffprobe(ts, {"-count_frames", "-show_streams"})["streams"];
+  CHECK(streams[0]["nb_read_frames"].get<std::string>() == std::to_string(times.size()));
+  json hb = json::parse(read_file(dir.path / "hb.json"));
+  CHECK(hb["reconnects"] == 1);
+  CHECK(server.count("request PLAY") == 2);
+}
+
+TEST_CASE("RTSPS: the server gone for good exits 5 after --retry-for") {
+  RtspsServer server;
+  auto c = rtsps_client(server, {"--retry-for", "3", "--stall-timeout", "2"});
+  REQUIRE(c.wait_for_stdout(188 * 10, k_wait));
+  server.kill();
+  const auto killed = std::chrono::steady_clock::now();
+  REQUIRE(c.wait_for_exit(k_wait) == 5);
+  const double took = seconds(*c.exited_at() - killed);
+  CHECK(took >= 2.9);
+  CHECK(took < 8);
+  std::string err = c.stderr_text();
+  CHECK_THAT(first_line(err.substr(err.find("error:"))), Catch::StartsWith("error: stream lost"));
+}
+
+TEST_CASE("RTSPS: a 60 s session against a 10 s session timeout stays up on keepalives") {
+  RtspsServer server({"--fps", "5", "--width", "320", "--height", "240", "--session-timeout", "10"});
+  auto c = rtsps_client(server, {"-v"});
+  REQUIRE(c.wait_for_stdout(188, k_wait));
+  const std::size_t at_start = c.stdout_size();
+  std::this_thread::sleep_for(60s);
+  REQUIRE_FALSE(c.exited_at());
+  const std::size_t after_55 = c.stdout_size();
+  std::this_thread::sleep_for(2s);
+  CHECK(c.stdout_size() > after_55);  // still flowing at the end
+  CHECK(c.stdout_size() > at_start);
+  sigterm_exits_0_within_1s(c);
+  CHECK(c.stderr_text().find("reconnecting") == std::string::npos);
+  CHECK(server.count("request PLAY") == 1);
+  CHECK(server.count("session expired") == 0);
+  // Keepalives: at least one per 10 s timeout window over the minute.
+  CHECK(server.count("request GET_PARAMETER") + server.count("request OPTIONS") >= 7);
+}

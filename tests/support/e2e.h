@@ -1,0 +1,61 @@
+// Shared by the end-to-end tests: running the built bambu-stream binary as
+// go2rtc runs it (stdout a pipe, stdin /dev/null, signals by pid).
+#pragma once
+
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "support/child_process.h"
+
+namespace bambu::test::e2e {
+
+using namespace std::chrono_literals;
+
+/// The binary under test (defined by tests/CMakeLists.txt).
+inline constexpr const char* k_binary = BAMBU_STREAM_BINARY;
+/// Generous limits: CI machines are slow, ASan slower.
+inline constexpr auto k_wait = 20s;
+/// Our environment variables, removed from every child's environment so
+/// that the test runner's own settings cannot leak in.
+inline const std::vector<std::string> k_env_unset = {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL",
+                                                     "PRINTER_SOURCE", "BAMBU_HEARTBEAT"};
+
+/// The whole file's bytes (empty if it cannot be read).
+inline std::vector<std::uint8_t> read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
+}
+
+/// The text up to the first '\n'.
+inline std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
+
+/// Starts bambu-stream with `args` (and `env` added), stdout captured.
+inline ChildProcess client(std::vector<std::string> args,
+                           std::vector<std::pair<std::string, std::string>> env = {}) {
+  std::vector<std::string> argv = {k_binary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return ChildProcess(ChildOptions{argv, std::move(env), k_env_unset, true});
+}
+
+/// A duration in seconds.
+inline double seconds(std::chrono::steady_clock::duration d) { return std::chrono::duration<double>(d).count(); }
+
+/// Sends SIGTERM and checks the contract with go2rtc's killsignal=15: exit 0
+/// in under a second.
+inline void sigterm_exits_0_within_1s(ChildProcess& c) {
+  c.signal(SIGTERM);
+  auto sent_at = std::chrono::steady_clock::now();
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(seconds(*c.exited_at() - sent_at) < 1.0);
+}
+
+}  // namespace bambu::test::e2e

@@ -337,3 +337,35 @@ TEST_CASE("RTSPS: a 60 s session against a 10 s session timeout stays up on keep
   // Keepalives: at least one per 10 s timeout window over the minute.
   CHECK(server.count("request GET_PARAMETER") + server.count("request OPTIONS") >= 7);
 }
+
+TEST_CASE("RTSPS test server: a client that sends no keepalives is cut off after the session timeout") {
+  // Shows that the 60 s test above can fail: without libavformat's
+  // keepalives the server would end the session after 10 s.
+  RtspsServer server({"--session-timeout", "3"});
+  const std::string url = "rtsps://bblp:" + std::string(k_code) + "@127.0.0.1:" + server.port() +
+                          "/streaming/live/1";
+  ChildProcess idle(ChildOptions{{k_python, BAMBU_TESTS_DIR "/support/rtsps_idle_client.py", url}, {}, {}, true});
+  REQUIRE(idle.wait_for_exit(k_wait) == 0);
+  const Bytes out = idle.stdout_bytes();
+  const std::string text(out.begin(), out.end());
+  REQUIRE_THAT(text, Catch::StartsWith("closed after "));
+  const double after = std::stod(text.substr(13));
+  CHECK(after > 2.5);
+  CHECK(after < 6);
+  CHECK(server.count("session expired") == 1);
+}
+
+TEST_CASE("RTSPS: frozen printer timestamps are detected, stamped on arrival, with a warning") {
+  RtspsServer server({"--fps", "15", "--frozen-timestamps"});
+  TempDir dir;
+  auto c = rtsps_client(server, {"--frames", "30"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK_THAT(c.stderr_text(), Catch::Contains("warning: the printer's video timestamps do not advance"));
+  auto times = packet_times(save(dir, "out.ts", c.stdout_bytes()));
+  REQUIRE(times.size() == 30);
+  bool increasing = true;
+  for (std::size_t i = 1; i < times.size(); ++i) increasing = increasing && times[i] > times[i - 1];
+  CHECK(increasing);
+  // Arrival times of a 15 fps camera: 29 intervals of about 1/15 s.
+  CHECK(times.back() - times.front() == Approx(29.0 / 15).margin(0.6));
+}

@@ -6,6 +6,7 @@
 #include <memory>
 
 #include "app/commands.h"
+#include "app/status_command.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "core/signals.h"
@@ -24,6 +25,9 @@ int main(int argc, char** argv) {
     }
     if (auto* sim = std::get_if<SimulateConfig>(&parsed.command)) {
       return static_cast<int>(run_simulate(*sim, *stop));
+    }
+    if (auto* status = std::get_if<StatusConfig>(&parsed.command)) {
+      return static_cast<int>(run_status(*status, *stop));
     }
     return static_cast<int>(run_stream(std::get<StreamConfig>(parsed.command), *stop));
   } catch (const FatalError& e) {

@@ -5,6 +5,7 @@
 #include <exception>
 #include <memory>
 
+#include "app/check_command.h"
 #include "app/commands.h"
 #include "app/status_command.h"
 #include "cli/cli.h"
@@ -29,7 +30,9 @@ int main(int argc, char** argv) {
     if (auto* status = std::get_if<StatusConfig>(&parsed.command)) {
       return static_cast<int>(run_status(*status, *stop));
     }
-    return static_cast<int>(run_stream(std::get<StreamConfig>(parsed.command), *stop));
+    auto& config = std::get<StreamConfig>(parsed.command);
+    if (config.check) return static_cast<int>(run_check(config));
+    return static_cast<int>(run_stream(config, *stop));
   } catch (const FatalError& e) {
     log.error("{}", e.what());
     return static_cast<int>(e.code());

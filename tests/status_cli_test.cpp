@@ -1,10 +1,11 @@
-// The command line of `status`.
+// The command line of `status` and of --check, and what --check reports.
 #include <catch2/catch.hpp>
 
 #include <stdlib.h>
 
 #include <initializer_list>
 
+#include "app/check_command.h"
 #include "cli/cli.h"
 
 using namespace bambu;
@@ -30,6 +31,8 @@ ParsedCommand parse(std::initializer_list<const char*> args) {
 }
 
 StatusConfig status(std::initializer_list<const char*> args) { return std::get<StatusConfig>(parse(args).command); }
+
+StreamConfig stream(std::initializer_list<const char*> args) { return std::get<StreamConfig>(parse(args).command); }
 
 // The usage error's message, or "" if parsing succeeded.
 std::string usage_error(std::initializer_list<const char*> args) {
@@ -97,4 +100,33 @@ TEST_CASE("status --help shows its own options and exit codes") {
   CHECK_THAT(text, Catch::Contains("--max-age") && Catch::Contains("--listen") &&
                        Catch::Contains("1  not streaming, stale, missing or unreadable heartbeat"));
   CHECK(text.find("--access-code") == std::string::npos);
+}
+
+TEST_CASE("option --check: parsed like a stream, validated the same way, with the source as given") {
+  CleanEnv env;
+  auto c = stream({"--check", "--host", "192.0.2.10", "--access-code", "12345678"});
+  CHECK(c.check);
+  CHECK(c.requested_source == SourceChoice::automatic);
+  CHECK(stream({"--check", "--host", "h", "--access-code", "12345678", "--source", "JPEG"}).requested_source ==
+        SourceChoice::jpeg);
+  CHECK_FALSE(stream({"--host", "h", "--access-code", "12345678"}).check);
+  CHECK_THAT(usage_error({"--check", "--host", "h"}), Catch::StartsWith("no access code given"));
+  CHECK_THAT(usage_error({"--check", "--access-code", "12345678"}), Catch::StartsWith("no printer given"));
+  CHECK_THAT(usage_error({"--check", "--host", "h", "--access-code", "123"}), Catch::Contains("4 to 32"));
+}
+
+TEST_CASE("option --check: what it reports for each way of choosing the source") {
+  CleanEnv env;
+  auto describe = [](std::initializer_list<const char*> args) { return describe_check(stream(args)); };
+  CHECK(describe({"--check", "--host", "192.0.2.10", "--access-code", "12345678"}) ==
+        "192.0.2.10, source auto: no --serial, so the camera protocol is probed at run time");
+  CHECK(describe({"--check", "--host", "192.0.2.10", "--access-code", "12345678", "--serial", "03919C000000001"}) ==
+        "192.0.2.10:6000, source auto: serial prefix 039 is model A1, so jpeg (TLS, JPEG frames)");
+  CHECK(describe({"--check", "--host", "p.lan", "--access-code", "12345678", "--serial", "ZZZ1"}) ==
+        "p.lan, source auto: serial prefix ZZZ is not a known model, so the camera protocol is probed at run time");
+  CHECK(describe({"--check", "--host", "p.lan", "--access-code", "12345678", "--source", "jpeg", "--port", "7000"}) ==
+        "p.lan:7000, source jpeg (TLS, JPEG frames), as given");
+  CHECK(describe({"--check", "--host", "::1", "--access-code", "12345678", "--source", "jpeg", "--serial",
+                  "00M00A000000001"}) == "[::1]:6000, source jpeg (TLS, JPEG frames), as given");
+  CHECK(describe({"--check", "--demo"}) == "--demo: the built-in printer simulator, source jpeg");
 }

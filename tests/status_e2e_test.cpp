@@ -1,7 +1,8 @@
 // End-to-end: the built binary's `status` command, once and as an HTTP server
 // (a child process on 127.0.0.1 port 0, asked with httplib's client), against
 // heartbeat files in every state: fresh streaming, stale, stopped, missing,
-// corrupt; then against a real stream from `bambu-stream simulate`.
+// corrupt; then against a real stream from `bambu-stream simulate`. Also
+// --check, which must validate without contacting anyone.
 #include <catch2/catch.hpp>
 
 #include <arpa/inet.h>
@@ -336,4 +337,43 @@ TEST_CASE("status against a real stream: started while it streams, stopped after
   CHECK(res->body == "{\"started\":false}\n");
   sim.signal(SIGTERM);
   CHECK(sim.wait_for_exit(k_wait) == 0);
+}
+
+TEST_CASE("option --check: exit 0 without contacting the printer, one line on stderr, nothing on stdout") {
+  auto sim = run({"simulate", "--listen", "127.0.0.1:0", "--access-code", k_code, "-v"});
+  auto line = sim.wait_for_stderr("listening on 127.0.0.1:", 10s);
+  REQUIRE(line);
+  auto port = std::to_string(port_from(*line));
+  auto c = run({"--check", "--host", "127.0.0.1", "--port", port, "--access-code", k_code, "--serial",
+                "01P00A000000001", "--heartbeat", "/nonexistent/dir/hb.json"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(c.stdout_size() == 0);
+  CHECK(c.stderr_text() == "check: ok: 127.0.0.1:" + port +
+                               ", source auto: serial prefix 01P is model P1S, so jpeg (TLS, JPEG frames); "
+                               "nothing was contacted\n");
+  std::this_thread::sleep_for(300ms);
+  CHECK(sim.stderr_text().find("session") == std::string::npos);  // -v logs every session
+  CHECK_FALSE(fs::exists("/nonexistent/dir/hb.json"));
+  sim.signal(SIGTERM);
+  CHECK(sim.wait_for_exit(k_wait) == 0);
+}
+
+TEST_CASE("option --check: bad configurations exit 2 with the reason first; -q is silent; the code never shows") {
+  TempDir dir("check");
+  auto bad = run({"--check", "--host", "192.0.2.10", "--access-code", k_code, "--ca-file",
+                  (dir.path / "missing.pem").string()});
+  REQUIRE(bad.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(bad.stderr_text(), Catch::StartsWith("error: cannot load --ca-file"));
+
+  auto no_code = run({"--check", "--host", "192.0.2.10"});
+  REQUIRE(no_code.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(no_code.stderr_text(), Catch::StartsWith("error: no access code given"));
+
+  auto quiet = run({"--check", "-q", "--host", "192.0.2.10", "--access-code", k_code});
+  REQUIRE(quiet.wait_for_exit(k_wait) == 0);
+  CHECK(quiet.stderr_text().empty());
+
+  auto verbose = run({"--check", "-v", "--host", "192.0.2.10", "--access-code", k_code, "--source", "jpeg"});
+  REQUIRE(verbose.wait_for_exit(k_wait) == 0);
+  CHECK(verbose.stderr_text().find(k_code) == std::string::npos);
 }

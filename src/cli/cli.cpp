@@ -215,6 +215,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   app.add_option("--ca-file", stream.tls.ca_file,
                  "Accept only certificates issued by a CA in this PEM file (with --serial: and CN = serial)");
   app.add_flag("--demo", stream.demo, "Stream from the built-in printer simulator (no printer needed)");
+  app.add_flag("--check", stream.check,
+               "Validate the options and report the camera source, then exit 0 or 2; never connects");
   add_verbosity(app, verbose, quiet);
 
   SimulateConfig sim;
@@ -310,6 +312,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
 
   stream.log_level = verbosity(verbose, quiet);
   stream.source = sources.at(source);
+  stream.requested_source = stream.source;
   stream.format = formats.at(format);
   if (!fingerprint.empty()) {
     stream.tls.fingerprint = parse_fingerprint(fingerprint);

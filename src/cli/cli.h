@@ -12,7 +12,7 @@ namespace bambu {
 
 /// What main() should do after parsing.
 struct ParsedCommand {
-  /// Exactly one of: a stream to run, a simulator to run,
+  /// Exactly one of: a stream to run (or to --check), a simulator to run,
   /// a status to report (`status` needs --heartbeat or BAMBU_HEARTBEAT), or
   /// text to print on stderr followed by exit (--help, --version).
   std::variant<StreamConfig, SimulateConfig, std::string, StatusConfig> command;

@@ -5,7 +5,9 @@
 #include <exception>
 #include <memory>
 
+#include "app/check_command.h"
 #include "app/commands.h"
+#include "app/status_command.h"
 #include "cli/cli.h"
 #include "core/log.h"
 #include "core/signals.h"
@@ -25,7 +27,12 @@ int main(int argc, char** argv) {
     if (auto* sim = std::get_if<SimulateConfig>(&parsed.command)) {
       return static_cast<int>(run_simulate(*sim, *stop));
     }
-    return static_cast<int>(run_stream(std::get<StreamConfig>(parsed.command), *stop));
+    if (auto* status = std::get_if<StatusConfig>(&parsed.command)) {
+      return static_cast<int>(run_status(*status, *stop));
+    }
+    auto& config = std::get<StreamConfig>(parsed.command);
+    if (config.check) return static_cast<int>(run_check(config));
+    return static_cast<int>(run_stream(config, *stop));
   } catch (const FatalError& e) {
     log.error("{}", e.what());
     return static_cast<int>(e.code());

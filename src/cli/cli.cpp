@@ -208,6 +208,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   app.add_option("--ca-file", stream.tls.ca_file,
                  "Accept only certificates issued by a CA in this PEM file (with --serial: and CN = serial)");
   app.add_flag("--demo", stream.demo, "Stream from the built-in printer simulator (no printer needed)");
+  app.add_flag("--check", stream.check,
+               "Validate the options and report the camera source, then exit 0 or 2; never connects");
   add_verbosity(app, verbose, quiet);
 
   SimulateConfig sim;
@@ -243,6 +245,30 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   simulate->add_option("--cert-out", sim.cert_out, "Write the simulator's certificate (PEM) to this file");
   add_verbosity(*simulate, sim_verbose, sim_quiet);
 
+  StatusConfig status_config;
+  std::string status_listen;
+  bool status_verbose = false, status_quiet = false;
+  auto* status_cmd =
+      app.add_subcommand("status", "Report the stream's health from its heartbeat file (exit 0: streaming)");
+  status_cmd->footer(
+      "Exit codes:\n"
+      "  0  streaming: the heartbeat says streaming and was updated within --max-age\n"
+      "  1  not streaming, stale, missing or unreadable heartbeat (stderr says which)\n"
+      "  2  bad usage, or --listen cannot bind its address\n"
+      "\n"
+      "stdout carries the JSON only. With --listen: GET /stream_started, /health, /status, /metrics.");
+  status_cmd
+      ->add_option("--heartbeat", status_config.heartbeat_path, "The heartbeat file bambu-stream --heartbeat writes")
+      ->envname("BAMBU_HEARTBEAT");
+  status_cmd->add_option("--max-age", status_config.max_age_s,
+                         "Seconds after its updated_at that the heartbeat still counts as fresh")
+      ->check(seconds_in(0, 3600))
+      ->capture_default_str();
+  status_cmd->add_option("--listen", status_listen,
+                         "Serve HTTP on HOST:PORT instead of printing once (port 0: a free port)");
+  add_verbosity(*status_cmd, status_verbose, status_quiet);
+  status_cmd->get_option("--verbose")->description("Log more: every HTTP request");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
@@ -265,8 +291,21 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
     return ParsedCommand{sim};
   }
 
+  if (status_cmd->parsed()) {
+    status_config.log_level = verbosity(status_verbose, status_quiet);
+    if (status_config.heartbeat_path.empty()) {
+      usage_error("no heartbeat file given: set --heartbeat or BAMBU_HEARTBEAT to the file bambu-stream writes");
+    }
+    if (!status_listen.empty()) {
+      status_config.serve = true;
+      std::tie(status_config.listen_host, status_config.listen_port) = parse_listen(status_listen);
+    }
+    return ParsedCommand{status_config};
+  }
+
   stream.log_level = verbosity(verbose, quiet);
   stream.source = sources.at(source);
+  stream.requested_source = stream.source;
   stream.format = formats.at(format);
   if (!fingerprint.empty()) {
     stream.tls.fingerprint = parse_fingerprint(fingerprint);

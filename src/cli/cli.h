@@ -5,15 +5,17 @@
 #include <variant>
 
 #include "cli/config.h"
+#include "cli/status_config.h"
 #include "core/errors.h"
 
 namespace bambu {
 
 /// What main() should do after parsing.
 struct ParsedCommand {
-  /// Exactly one of: a stream to run, a simulator to run, or text to print
-  /// on stderr followed by exit (--help, --version).
-  std::variant<StreamConfig, SimulateConfig, std::string> command;
+  /// Exactly one of: a stream to run (or to --check), a simulator to run,
+  /// a status to report (`status` needs --heartbeat or BAMBU_HEARTBEAT), or
+  /// text to print on stderr followed by exit (--help, --version).
+  std::variant<StreamConfig, SimulateConfig, std::string, StatusConfig> command;
 };
 
 /// The text --help ends with: the exit codes.

@@ -39,6 +39,8 @@ struct StreamConfig {
   TlsPolicy tls;                  ///< --tls-fingerprint, --ca-file (+ --serial)
   LogLevel log_level = LogLevel::info;
   bool demo = false;  ///< stream from the in-process simulator
+  bool check = false;  ///< --check: validate and report, never connect (app/check_command.h)
+  SourceChoice requested_source = SourceChoice::automatic;  ///< --source as given, before resolution
 };
 
 /// Faults the simulator can inject into its first session, for tests.

@@ -16,6 +16,10 @@ namespace bambu {
 enum class ExitCode : int {
   ok = 0,                 ///< stopped cleanly (SIGTERM/SIGINT/SIGHUP, stdout closed, --frames reached)
   internal = 1,           ///< internal error (a bug or resource exhaustion)
+  /// `status` only: the stream is not up (not streaming, stale, missing or
+  /// unreadable heartbeat). Shares 1 with `internal`, because Docker's
+  /// HEALTHCHECK reads 1 as "unhealthy" (and reserves 2).
+  not_started = 1,
   usage = 2,              ///< bad usage or configuration
   access_code_rejected = 3,  ///< the printer closed the session after the login without a frame
   unreachable = 4,        ///< printer unreachable, or no first frame within --start-timeout

@@ -1,0 +1,144 @@
+#include "status/status_server.h"
+
+#include <httplib.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <chrono>
+#include <thread>
+
+#include "core/errors.h"
+#include "status/stream_health.h"
+#include "stream/camera_client.h"
+
+namespace bambu {
+
+namespace {
+
+// Worker threads: requests are tiny and answered from one small file read.
+constexpr std::size_t k_worker_threads = 4;
+// A client gets this long to send its request (and to read the answer).
+constexpr time_t k_io_timeout_s = 2;
+// How long an idle keep-alive connection is held. Short, because stopping
+// waits for it; pollers such as Home Assistant reconnect every time anyway.
+constexpr time_t k_keep_alive_s = 1;
+// Requests carry no body; anything larger is refused.
+constexpr std::size_t k_max_request_body = 4096;
+
+constexpr const char* k_json = "application/json";
+constexpr const char* k_prometheus = "text/plain; version=0.0.4";
+
+}  // namespace
+
+struct StatusServer::Impl {
+  StatusConfig config;
+  const Logger& log;
+  httplib::Server server;
+  std::uint16_t port = 0;
+
+  Impl(StatusConfig c, const Logger& l) : config(std::move(c)), log(l) {}
+
+  StreamHealth health() const {
+    return read_stream_health(config.heartbeat_path, config.max_age_s, std::chrono::system_clock::now());
+  }
+
+  void routes() {
+    server.new_task_queue = [] { return new httplib::ThreadPool(k_worker_threads); };
+    server.set_read_timeout(k_io_timeout_s, 0);
+    server.set_write_timeout(k_io_timeout_s, 0);
+    server.set_keep_alive_timeout(k_keep_alive_s);
+    server.set_payload_max_length(k_max_request_body);
+    server.set_default_headers({{"Cache-Control", "no-store"}, {"Access-Control-Allow-Origin", "*"}});
+    // httplib's default also sets SO_REUSEPORT, which lets a second server
+    // share a port already in use instead of failing: keep SO_REUSEADDR only
+    // (a restart may bind while old connections sit in TIME_WAIT).
+    server.set_socket_options([](int sock) {
+      int yes = 1;
+      ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+
+    // BambuP1Streamer's two endpoints, same bodies, so existing Home
+    // Assistant sensors keep working.
+    server.Get("/stream_started", [this](const httplib::Request&, httplib::Response& res) {
+      nlohmann::json body{{"started", health().started}};
+      res.set_content(json_line(body), k_json);
+    });
+    server.Get("/health", [](const httplib::Request&, httplib::Response& res) {
+      res.set_content("{\"ok\":true}\n", k_json);
+    });
+    server.Get("/status", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(json_line(status_json(health())), k_json);
+    });
+    server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(metrics_text(health()), k_prometheus);
+    });
+    // Unknown paths and methods: httplib answers 404 (or 400 for a bad
+    // request); give those a readable body.
+    server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
+      const char* text = res.status == 404 ? "Not Found" : res.status == 400 ? "Bad Request"
+                         : res.status == 500 ? "Internal Server Error"
+                                             : "Error";
+      res.set_content(fmt::format("{}\n", text), "text/plain");
+    });
+    server.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr ep) {
+      std::string what = "unknown exception";
+      try {
+        std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      log.error("internal error while answering a request: {}", what);
+      res.status = 500;
+      res.set_content("Internal Server Error\n", "text/plain");
+    });
+    server.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+      log.debug("{} {} from {} -> {}", req.method, req.path, req.remote_addr, res.status);
+    });
+  }
+};
+
+StatusServer::StatusServer(StatusConfig config, const Logger& log)
+    : impl_(std::make_unique<Impl>(std::move(config), log)) {
+  impl_->routes();
+  const auto& c = impl_->config;
+  int port = c.listen_port == 0 ? impl_->server.bind_to_any_port(c.listen_host)
+                                : (impl_->server.bind_to_port(c.listen_host, c.listen_port) ? c.listen_port : -1);
+  if (port <= 0) {
+    throw FatalError(ExitCode::usage, fmt::format("cannot listen on {}: the address is taken or not local",
+                                                  format_endpoint(c.listen_host, c.listen_port)));
+  }
+  impl_->port = static_cast<std::uint16_t>(port);
+}
+
+StatusServer::~StatusServer() = default;
+
+std::uint16_t StatusServer::port() const { return impl_->port; }
+
+void StatusServer::run(const StopFlag& stop) {
+  httplib::Server& server = impl_->server;
+  StopFlag finished;  // raised when listen_after_bind() returns, for whatever reason
+  // httplib's stop() only acts once the accept loop runs (is_running()), and
+  // must be called only once; so wait for both before calling it.
+  std::thread stopper([&] {
+    pollfd fds[2] = {{stop.fd(), POLLIN, 0}, {finished.fd(), POLLIN, 0}};
+    while (::poll(fds, 2, -1) < 0 && errno == EINTR) {
+    }
+    while (!finished.stop_requested()) {
+      if (server.is_running()) {
+        server.stop();
+        break;
+      }
+      finished.wait_until(Clock::now() + std::chrono::milliseconds(5));
+    }
+  });
+  bool ok = server.listen_after_bind();
+  finished.request_stop(StopReason::requested);
+  stopper.join();
+  if (!ok && !stop.stop_requested()) throw std::runtime_error("the status server stopped accepting connections");
+}
+
+}  // namespace bambu

@@ -1,0 +1,53 @@
+// The status HTTP server of `bambu-stream status --listen`: the heartbeat
+// file as JSON and Prometheus metrics, for Home Assistant, Docker and
+// monitoring. Compatible with BambuP1Streamer's /stream_started and /health.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "cli/status_config.h"
+#include "core/log.h"
+#include "core/stop_flag.h"
+
+namespace bambu {
+
+/// Serves, for GET (and HEAD):
+///   /stream_started  {"started":true|false}            application/json
+///   /health          {"ok":true} (the server is up)     application/json
+///   /status          status_json() of the heartbeat     application/json
+///   /metrics         metrics_text() of the heartbeat    text/plain; version=0.0.4
+/// Any other path or method: 404. Every answer is 200 except those 404s, so
+/// a poller always gets the JSON; the verdict is in its fields. The
+/// heartbeat file is read again for every request (nothing is cached), so
+/// any number of servers may watch one file. Bodies end with '\n' and carry
+/// `Cache-Control: no-store` and `Access-Control-Allow-Origin: *` (a
+/// dashboard card in a browser may poll it; nothing here is secret, and the
+/// server never has the access code).
+///
+/// Runs a few worker threads (cpp-httplib's pool); short read, write and
+/// keep-alive timeouts keep one idle client from delaying shutdown.
+class StatusServer {
+ public:
+  /// Binds config.listen_host:config.listen_port (port 0: a free port).
+  /// Throws FatalError(usage) if the address cannot be bound, naming it.
+  StatusServer(StatusConfig config, const Logger& log);
+  ~StatusServer();
+  StatusServer(const StatusServer&) = delete;
+  StatusServer& operator=(const StatusServer&) = delete;
+
+  /// The port bound (the chosen one when port 0 was asked for).
+  std::uint16_t port() const;
+
+  /// Serves until `stop` is requested, then stops accepting, lets requests
+  /// in progress finish (within the timeouts) and returns. Blocking; call
+  /// once. Throws std::runtime_error if the server fails while serving.
+  void run(const StopFlag& stop);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace bambu

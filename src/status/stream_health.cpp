@@ -1,0 +1,260 @@
+#include "status/stream_health.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+
+namespace bambu {
+
+namespace {
+
+using std::chrono::system_clock;
+
+// Reads `count` decimal digits at text[pos...]; advances pos. -1 if any is not a digit.
+int read_digits(std::string_view text, std::size_t& pos, std::size_t count) {
+  if (pos + count > text.size()) return -1;
+  int value = 0;
+  for (std::size_t i = 0; i < count; ++i) {
+    char c = text[pos + i];
+    if (c < '0' || c > '9') return -1;
+    value = value * 10 + (c - '0');
+  }
+  pos += count;
+  return value;
+}
+
+bool expect(std::string_view text, std::size_t& pos, std::string_view one_of) {
+  if (pos >= text.size() || one_of.find(text[pos]) == std::string_view::npos) return false;
+  ++pos;
+  return true;
+}
+
+// Makes `text` fit on one line of a reason: control characters become
+// spaces, and a long text is cut (a corrupt file may hold anything).
+std::string one_line(std::string text) {
+  for (auto& c : text) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  }
+  if (text.size() > StreamHealth::k_max_reason_size) {
+    std::size_t cut = StreamHealth::k_max_reason_size - 3;
+    // Not inside a UTF-8 sequence: back up over continuation bytes.
+    while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+    text.resize(cut);
+    text += "...";
+  }
+  return text;
+}
+
+StreamHealth not_started(std::string reason, nlohmann::json heartbeat = nlohmann::json::object()) {
+  StreamHealth h;
+  h.reason = one_line(std::move(reason));
+  h.heartbeat = std::move(heartbeat);
+  return h;
+}
+
+// "12.3 s": seconds for reasons, without a trail of digits.
+std::string seconds_text(double s) { return fmt::format("{:.1f} s", s); }
+
+// A heartbeat counter as a Prometheus sample value, if it is a JSON number.
+std::optional<std::string> number_field(const nlohmann::json& heartbeat, const char* name) {
+  auto it = heartbeat.find(name);
+  if (it == heartbeat.end()) return std::nullopt;
+  if (it->is_number_unsigned()) return fmt::format("{}", it->get<std::uint64_t>());
+  if (it->is_number_integer()) return fmt::format("{}", it->get<std::int64_t>());
+  if (it->is_number_float()) {
+    double v = it->get<double>();
+    if (!std::isfinite(v)) return std::nullopt;
+    return fmt::format("{}", v);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<system_clock::time_point> parse_rfc3339(std::string_view text) {
+  using namespace std::chrono;
+  std::size_t pos = 0;
+  int y = read_digits(text, pos, 4);
+  if (y < 0 || !expect(text, pos, "-")) return std::nullopt;
+  int mo = read_digits(text, pos, 2);
+  if (mo < 0 || !expect(text, pos, "-")) return std::nullopt;
+  int d = read_digits(text, pos, 2);
+  if (d < 0 || !expect(text, pos, "Tt")) return std::nullopt;
+  int h = read_digits(text, pos, 2);
+  if (h < 0 || !expect(text, pos, ":")) return std::nullopt;
+  int mi = read_digits(text, pos, 2);
+  if (mi < 0 || !expect(text, pos, ":")) return std::nullopt;
+  int s = read_digits(text, pos, 2);
+  if (s < 0 || h > 23 || mi > 59 || s > 59) return std::nullopt;
+
+  microseconds fraction{0};
+  if (pos < text.size() && text[pos] == '.') {
+    ++pos;
+    std::size_t digits = 0;
+    long long us = 0;
+    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+      if (digits < 6) us = us * 10 + (text[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return std::nullopt;
+    for (std::size_t i = digits; i < 6; ++i) us *= 10;
+    fraction = microseconds(us);
+  }
+
+  minutes offset{0};
+  if (expect(text, pos, "Zz")) {
+    // UTC
+  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
+    int sign = text[pos] == '-' ? -1 : 1;
+    ++pos;
+    int oh = read_digits(text, pos, 2);
+    if (oh < 0 || !expect(text, pos, ":")) return std::nullopt;
+    int om = read_digits(text, pos, 2);
+    if (om < 0 || oh > 23 || om > 59) return std::nullopt;
+    offset = minutes(sign * (oh * 60 + om));
+  } else {
+    return std::nullopt;
+  }
+  if (pos != text.size()) return std::nullopt;
+
+  year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
+  if (!date.ok()) return std::nullopt;
+  auto t = sys_days{date} + hours{h} + minutes{mi} + seconds{s} + fraction - offset;
+  return time_point_cast<system_clock::duration>(t);
+}
+
+StreamHealth judge_heartbeat(std::string_view text, std::string_view path, double max_age_s,
+                             system_clock::time_point now) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) {
+    return not_started(fmt::format("heartbeat {} is not valid JSON ({} bytes)", path, text.size()));
+  }
+  if (!j.is_object()) return not_started(fmt::format("heartbeat {} is not a JSON object", path));
+
+  auto state_it = j.find("state");
+  if (state_it == j.end() || !state_it->is_string()) {
+    return not_started(fmt::format("heartbeat {} has no \"state\"", path), std::move(j));
+  }
+  std::string state = state_it->get<std::string>();
+  auto updated_it = j.find("updated_at");
+  std::optional<system_clock::time_point> updated;
+  if (updated_it != j.end() && updated_it->is_string()) updated = parse_rfc3339(updated_it->get<std::string>());
+  if (!updated) {
+    return not_started(fmt::format("heartbeat {} has no valid \"updated_at\" (RFC 3339)", path), std::move(j));
+  }
+  double age = std::chrono::duration<double>(now - *updated).count();
+
+  StreamHealth h;
+  h.age_s = age;
+  if (state != "streaming") {
+    std::string reason = fmt::format("not streaming: state is {}", state);
+    if (auto err = j.find("last_error"); err != j.end() && err->is_string()) {
+      reason += fmt::format(" (last error: {})", err->get<std::string>());
+    }
+    h.reason = one_line(std::move(reason));
+  } else if (age > max_age_s) {
+    h.reason = fmt::format("heartbeat {} is stale: last updated {} ago, more than the {} allowed; "
+                           "bambu-stream is no longer running",
+                           path, seconds_text(age), seconds_text(max_age_s));
+  } else if (age < -max_age_s) {
+    h.reason = fmt::format("heartbeat {} was updated {} in the future: the clock was changed", path,
+                           seconds_text(-age));
+  } else {
+    h.started = true;
+  }
+  h.reason = one_line(std::move(h.reason));
+  h.heartbeat = std::move(j);
+  return h;
+}
+
+StreamHealth read_stream_health(const std::string& path, double max_age_s, system_clock::time_point now) {
+  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT) {
+      return not_started(fmt::format("heartbeat {} does not exist: no bambu-stream has written it yet", path));
+    }
+    return not_started(fmt::format("cannot read heartbeat {}: {}", path, std::strerror(err)));
+  }
+  struct stat st {};
+  std::string text;
+  std::string failure;
+  if (::fstat(fd, &st) != 0) {
+    failure = fmt::format("cannot read heartbeat {}: {}", path, std::strerror(errno));
+  } else if (!S_ISREG(st.st_mode)) {
+    failure = fmt::format("heartbeat {} is not a regular file", path);
+  } else {
+    // One byte more than allowed tells "too large" from "exactly the limit",
+    // whatever st_size says (the file may be replaced while we read).
+    text.resize(k_max_heartbeat_bytes + 1);
+    std::size_t got = 0;
+    while (got < text.size()) {
+      ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        failure = fmt::format("cannot read heartbeat {}: {}", path, std::strerror(errno));
+        break;
+      }
+      if (n == 0) break;
+      got += static_cast<std::size_t>(n);
+    }
+    text.resize(got);
+    if (failure.empty() && got > k_max_heartbeat_bytes) {
+      failure = fmt::format("heartbeat {} is larger than {} bytes: not a heartbeat file", path,
+                            k_max_heartbeat_bytes);
+    }
+  }
+  ::close(fd);
+  if (!failure.empty()) return not_started(std::move(failure));
+  return judge_heartbeat(text, path, max_age_s, now);
+}
+
+nlohmann::json status_json(const StreamHealth& health) {
+  nlohmann::json j = health.heartbeat.is_object() ? health.heartbeat : nlohmann::json::object();
+  j["started"] = health.started;
+  j["reason"] = health.started ? nlohmann::json() : nlohmann::json(health.reason);
+  j["age"] = health.age_s ? nlohmann::json(std::round(*health.age_s * 100.0) / 100.0) : nlohmann::json();
+  return j;
+}
+
+std::string json_line(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string metrics_text(const StreamHealth& health) {
+  struct Metric {
+    const char* name;
+    const char* type;
+    const char* help;
+    const char* field;  // heartbeat field; nullptr for "up"
+  };
+  static constexpr Metric k_metrics[] = {
+      {"bambu_stream_up", "gauge", "1 while the heartbeat says streaming and is fresh, else 0.", nullptr},
+      {"bambu_stream_frames_total", "counter", "Frames written to stdout by the current bambu-stream process.",
+       "frames"},
+      {"bambu_stream_reconnects_total", "counter", "Sessions dialled after the first by the current process.",
+       "reconnects"},
+      {"bambu_stream_dropped_frames_total", "counter",
+       "Frames dropped because stdout's reader was too slow, by the current process.", "dropped"},
+      {"bambu_stream_fps", "gauge", "Frames written per second over the last 10 s.", "fps"},
+  };
+  std::string out;
+  for (const auto& m : k_metrics) {
+    std::optional<std::string> value =
+        m.field == nullptr ? std::optional<std::string>(health.started ? "1" : "0")
+                           : number_field(health.heartbeat, m.field);
+    if (!value) continue;  // unknown: no sample rather than a made-up 0
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", m.name, m.help, m.name, m.type, m.name, *value);
+  }
+  return out;
+}
+
+}  // namespace bambu

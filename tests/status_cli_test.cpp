@@ -1,0 +1,132 @@
+// The command line of `status` and of --check, and what --check reports.
+#include <catch2/catch.hpp>
+
+#include <stdlib.h>
+
+#include <initializer_list>
+
+#include "app/check_command.h"
+#include "cli/cli.h"
+
+using namespace bambu;
+
+namespace {
+
+// Clears the variables the CLI reads, so the machine's environment cannot leak in.
+struct CleanEnv {
+  CleanEnv() { clear(); }
+  ~CleanEnv() { clear(); }
+  static void clear() {
+    for (const char* name : {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL", "PRINTER_SOURCE",
+                             "BAMBU_HEARTBEAT"}) {
+      ::unsetenv(name);
+    }
+  }
+};
+
+ParsedCommand parse(std::initializer_list<const char*> args) {
+  std::vector<const char*> argv{"bambu-stream"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return parse_command_line(static_cast<int>(argv.size()), argv.data());
+}
+
+StatusConfig status(std::initializer_list<const char*> args) { return std::get<StatusConfig>(parse(args).command); }
+
+StreamConfig stream(std::initializer_list<const char*> args) { return std::get<StreamConfig>(parse(args).command); }
+
+// The usage error's message, or "" if parsing succeeded.
+std::string usage_error(std::initializer_list<const char*> args) {
+  try {
+    parse(args);
+  } catch (const FatalError& e) {
+    CHECK(e.code() == ExitCode::usage);
+    return e.what();
+  }
+  return "";
+}
+
+}  // namespace
+
+TEST_CASE("status: defaults, a one-shot check of the file given") {
+  CleanEnv env;
+  auto c = status({"status", "--heartbeat", "/run/hb.json"});
+  CHECK(c.heartbeat_path == "/run/hb.json");
+  CHECK(c.max_age_s == 5);
+  CHECK_FALSE(c.serve);
+  CHECK(c.log_level == LogLevel::info);
+}
+
+TEST_CASE("status: the file from BAMBU_HEARTBEAT; the command line wins") {
+  CleanEnv env;
+  ::setenv("BAMBU_HEARTBEAT", "/env/hb.json", 1);
+  CHECK(status({"status"}).heartbeat_path == "/env/hb.json");
+  CHECK(status({"status", "--heartbeat", "/cli/hb.json"}).heartbeat_path == "/cli/hb.json");
+}
+
+TEST_CASE("status: no heartbeat file is a usage error") {
+  CleanEnv env;
+  CHECK_THAT(usage_error({"status"}), Catch::StartsWith("no heartbeat file given"));
+  ::setenv("BAMBU_HEARTBEAT", "", 1);  // empty counts as unset
+  CHECK_THAT(usage_error({"status"}), Catch::StartsWith("no heartbeat file given"));
+}
+
+TEST_CASE("status: --listen serves HTTP on HOST:PORT") {
+  CleanEnv env;
+  auto c = status({"status", "--heartbeat", "h", "--listen", "0.0.0.0:8081", "--max-age", "2.5", "-q"});
+  CHECK(c.serve);
+  CHECK(c.listen_host == "0.0.0.0");
+  CHECK(c.listen_port == 8081);
+  CHECK(c.max_age_s == 2.5);
+  CHECK(c.log_level == LogLevel::error);
+  auto v6 = status({"status", "--heartbeat", "h", "--listen", "[::1]:0"});
+  CHECK(v6.listen_host == "::1");
+  CHECK(v6.listen_port == 0);
+}
+
+TEST_CASE("status: bad values are usage errors naming the option") {
+  CleanEnv env;
+  CHECK_THAT(usage_error({"status", "--heartbeat", "h", "--listen", "8081"}), Catch::Contains("--listen 8081"));
+  CHECK_THAT(usage_error({"status", "--heartbeat", "h", "--listen", "host:http"}), Catch::Contains("not a number"));
+  CHECK_THAT(usage_error({"status", "--heartbeat", "h", "--listen", "h:65536"}), Catch::Contains("out of range"));
+  CHECK_THAT(usage_error({"status", "--heartbeat", "h", "--max-age", "0"}), Catch::Contains("--max-age"));
+  CHECK_THAT(usage_error({"status", "--heartbeat", "h", "--max-age", "soon"}), Catch::Contains("--max-age"));
+  CHECK_THAT(usage_error({"status", "--heartbeat", "h", "-v", "-q"}), Catch::Contains("contradict"));
+  CHECK_THAT(usage_error({"status", "--heartbeat", "h", "--host", "x"}), Catch::Contains("--host"));
+}
+
+TEST_CASE("status --help shows its own options and exit codes") {
+  CleanEnv env;
+  auto text = std::get<std::string>(parse({"status", "--help"}).command);
+  CHECK_THAT(text, Catch::Contains("--max-age") && Catch::Contains("--listen") &&
+                       Catch::Contains("1  not streaming, stale, missing or unreadable heartbeat"));
+  CHECK(text.find("--access-code") == std::string::npos);
+}
+
+TEST_CASE("option --check: parsed like a stream, validated the same way, with the source as given") {
+  CleanEnv env;
+  auto c = stream({"--check", "--host", "192.0.2.10", "--access-code", "12345678"});
+  CHECK(c.check);
+  CHECK(c.requested_source == SourceChoice::automatic);
+  CHECK(stream({"--check", "--host", "h", "--access-code", "12345678", "--source", "JPEG"}).requested_source ==
+        SourceChoice::jpeg);
+  CHECK_FALSE(stream({"--host", "h", "--access-code", "12345678"}).check);
+  CHECK_THAT(usage_error({"--check", "--host", "h"}), Catch::StartsWith("no access code given"));
+  CHECK_THAT(usage_error({"--check", "--access-code", "12345678"}), Catch::StartsWith("no printer given"));
+  CHECK_THAT(usage_error({"--check", "--host", "h", "--access-code", "123"}), Catch::Contains("4 to 32"));
+}
+
+TEST_CASE("option --check: what it reports for each way of choosing the source") {
+  CleanEnv env;
+  auto describe = [](std::initializer_list<const char*> args) { return describe_check(stream(args)); };
+  CHECK(describe({"--check", "--host", "192.0.2.10", "--access-code", "12345678"}) ==
+        "192.0.2.10, source auto: no --serial, so the camera protocol is probed at run time");
+  CHECK(describe({"--check", "--host", "192.0.2.10", "--access-code", "12345678", "--serial", "03919C000000001"}) ==
+        "192.0.2.10:6000, source auto: serial prefix 039 is model A1, so jpeg (TLS, JPEG frames)");
+  CHECK(describe({"--check", "--host", "p.lan", "--access-code", "12345678", "--serial", "ZZZ1"}) ==
+        "p.lan, source auto: serial prefix ZZZ is not a known model, so the camera protocol is probed at run time");
+  CHECK(describe({"--check", "--host", "p.lan", "--access-code", "12345678", "--source", "jpeg", "--port", "7000"}) ==
+        "p.lan:7000, source jpeg (TLS, JPEG frames), as given");
+  CHECK(describe({"--check", "--host", "::1", "--access-code", "12345678", "--source", "jpeg", "--serial",
+                  "00M00A000000001"}) == "[::1]:6000, source jpeg (TLS, JPEG frames), as given");
+  CHECK(describe({"--check", "--demo"}) == "--demo: the built-in printer simulator, source jpeg");
+}

@@ -1,0 +1,379 @@
+// End-to-end: the built binary's `status` command, once and as an HTTP server
+// (a child process on 127.0.0.1 port 0, asked with httplib's client), against
+// heartbeat files in every state: fresh streaming, stale, stopped, missing,
+// corrupt; then against a real stream from `bambu-stream simulate`. Also
+// --check, which must validate without contacting anyone.
+#include <catch2/catch.hpp>
+
+#include <arpa/inet.h>
+#include <httplib.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <thread>
+
+#include "heartbeat/heartbeat.h"
+#include "support/child_process.h"
+#include "support/temp_dir.h"
+
+using namespace std::chrono_literals;
+using bambu::test::ChildOptions;
+using bambu::test::ChildProcess;
+using bambu::test::TempDir;
+namespace fs = std::filesystem;
+using std::chrono::system_clock;
+
+namespace {
+
+constexpr const char* k_binary = BAMBU_STREAM_BINARY;
+constexpr const char* k_code = "31415926";
+constexpr auto k_wait = 20s;
+
+const std::vector<std::string> k_env_unset = {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL",
+                                              "PRINTER_SOURCE", "BAMBU_HEARTBEAT"};
+
+ChildProcess run(std::vector<std::string> args) {
+  std::vector<std::string> argv = {k_binary};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return ChildProcess(ChildOptions{argv, {}, k_env_unset, true});
+}
+
+std::string stdout_text(const ChildProcess& c) {
+  auto bytes = c.stdout_bytes();
+  return std::string(bytes.begin(), bytes.end());
+}
+
+int port_from(const std::string& line) {
+  auto pos = line.find("127.0.0.1:");
+  REQUIRE(pos != std::string::npos);
+  return std::stoi(line.substr(pos + 10));
+}
+
+void write_text(const fs::path& p, const std::string& text) {
+  auto temp = p.string() + ".tmp";
+  {
+    std::ofstream out(temp, std::ios::binary);
+    out << text;
+  }
+  fs::rename(temp, p);  // as the writer does: a reader never sees half a file
+}
+
+// The heartbeats the issue lists, written as HeartbeatWriter writes them.
+enum class Kind { fresh_streaming, stale, stopped, missing, corrupt };
+
+const char* name(Kind k) {
+  switch (k) {
+    case Kind::fresh_streaming: return "fresh streaming";
+    case Kind::stale: return "stale";
+    case Kind::stopped: return "stopped";
+    case Kind::missing: return "missing";
+    case Kind::corrupt: return "corrupt";
+  }
+  return "?";
+}
+
+void make_heartbeat(const fs::path& p, Kind kind) {
+  std::error_code ignored;
+  fs::remove(p, ignored);
+  if (kind == Kind::missing) return;
+  if (kind == Kind::corrupt) {
+    write_text(p, "{\"state\":\"streaming\",\"updated_at\":\"");  // cut short
+    return;
+  }
+  bambu::StatusSnapshot s;
+  s.state = kind == Kind::stopped ? bambu::StreamState::stopped : bambu::StreamState::streaming;
+  s.pid = 4242;
+  s.source = "jpeg";
+  s.host = "192.0.2.10";
+  s.port = 6000;
+  auto now = system_clock::now();
+  s.started_at = now - 120s;
+  // Fresh stays fresh for a minute, however slow the machine, under the --max-age 60 the server uses.
+  s.updated_at = kind == Kind::stale ? now - 10min : now;
+  s.frames = 77;
+  s.dropped = 1;
+  s.reconnects = 2;
+  s.fps = 1.5;
+  auto j = bambu::heartbeat_json(s);
+  j["codec"] = "mjpeg";  // a field this version does not know
+  write_text(p, j.dump());
+}
+
+const Kind k_kinds[] = {Kind::fresh_streaming, Kind::stale, Kind::stopped, Kind::missing, Kind::corrupt};
+
+// `status --listen 127.0.0.1:0` as a child process, and a client for it.
+class StatusServer {
+ public:
+  explicit StatusServer(const fs::path& heartbeat, const std::string& max_age = "60") {
+    process_ = std::make_unique<ChildProcess>(
+        run({"status", "--listen", "127.0.0.1:0", "--heartbeat", heartbeat.string(), "--max-age", max_age}));
+    auto line = process_->wait_for_stderr("listening on 127.0.0.1:", 10s);
+    REQUIRE(line);
+    port_ = port_from(*line);
+    REQUIRE(port_ > 0);
+  }
+  httplib::Result get(const std::string& path) {
+    httplib::Client client("127.0.0.1", port_);
+    client.set_connection_timeout(5s);
+    client.set_read_timeout(5s);
+    return client.Get(path.c_str());
+  }
+  int port() const { return port_; }
+  ChildProcess& process() { return *process_; }
+
+ private:
+  std::unique_ptr<ChildProcess> process_;
+  int port_ = 0;
+};
+
+}  // namespace
+
+TEST_CASE("status once: exit 0 and started only for a fresh streaming heartbeat; JSON alone on stdout") {
+  TempDir dir("status");
+  auto hb = dir.path / "hb.json";
+  for (Kind kind : k_kinds) {
+    INFO(name(kind));
+    make_heartbeat(hb, kind);
+    auto c = run({"status", "--heartbeat", hb.string()});
+    auto code = c.wait_for_exit(k_wait);
+    REQUIRE(code);
+    std::string out = stdout_text(c);
+    REQUIRE(!out.empty());
+    CHECK(out.back() == '\n');
+    CHECK(out.find('\n') == out.size() - 1);  // one line
+    auto j = nlohmann::json::parse(out);
+    std::string err = c.stderr_text();
+    if (kind == Kind::fresh_streaming) {
+      CHECK(*code == 0);
+      CHECK(j["started"] == true);
+      CHECK(j["reason"].is_null());
+      CHECK(j["frames"] == 77);
+      CHECK(j["codec"] == "mjpeg");
+      CHECK(err.empty());
+    } else {
+      CHECK(*code == 1);
+      CHECK(j["started"] == false);
+      CHECK(j["reason"].is_string());
+      // One line on stderr, the reason.
+      CHECK_THAT(err, Catch::StartsWith("status: not started: ") && Catch::EndsWith("\n"));
+      CHECK(err.find('\n') == err.size() - 1);
+    }
+    if (kind == Kind::stale) CHECK_THAT(err, Catch::Contains("is stale"));
+    if (kind == Kind::stopped) CHECK_THAT(err, Catch::Contains("state is stopped"));
+    if (kind == Kind::missing) CHECK_THAT(err, Catch::Contains("does not exist"));
+    if (kind == Kind::corrupt) CHECK_THAT(err, Catch::Contains("is not valid JSON"));
+  }
+}
+
+TEST_CASE("status once: --max-age, BAMBU_HEARTBEAT, -q, and usage errors exit 2") {
+  TempDir dir("status");
+  auto hb = dir.path / "hb.json";
+  make_heartbeat(hb, Kind::fresh_streaming);
+  std::this_thread::sleep_for(300ms);
+  auto strict = run({"status", "--heartbeat", hb.string(), "--max-age", "0.1"});
+  CHECK(strict.wait_for_exit(k_wait) == 1);
+
+  ChildProcess from_env(ChildOptions{{k_binary, "status"}, {{"BAMBU_HEARTBEAT", hb.string()}}, {}, true});
+  CHECK(from_env.wait_for_exit(k_wait) == 0);
+
+  make_heartbeat(hb, Kind::stopped);
+  auto quiet = run({"status", "--heartbeat", hb.string(), "-q"});
+  CHECK(quiet.wait_for_exit(k_wait) == 1);
+  CHECK(quiet.stderr_text().empty());
+  CHECK_FALSE(stdout_text(quiet).empty());  // -q quiets stderr, never the answer
+
+  auto usage = run({"status"});
+  CHECK(usage.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(usage.stderr_text(), Catch::StartsWith("error: no heartbeat file given"));
+  CHECK(usage.stdout_size() == 0);
+}
+
+TEST_CASE("status server: every endpoint in every heartbeat state, reading the file on each request") {
+  TempDir dir("status");
+  auto hb = dir.path / "hb.json";
+  StatusServer server(hb);
+  for (Kind kind : k_kinds) {
+    INFO(name(kind));
+    make_heartbeat(hb, kind);
+    bool started = kind == Kind::fresh_streaming;
+
+    auto res = server.get("/stream_started");
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->get_header_value("Content-Type") == "application/json");
+    CHECK(res->body == (started ? "{\"started\":true}\n" : "{\"started\":false}\n"));
+    CHECK(res->get_header_value("Cache-Control") == "no-store");
+    CHECK(res->get_header_value("Access-Control-Allow-Origin") == "*");
+
+    res = server.get("/health");
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->get_header_value("Content-Type") == "application/json");
+    CHECK(res->body == "{\"ok\":true}\n");
+
+    res = server.get("/status");
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->get_header_value("Content-Type") == "application/json");
+    auto j = nlohmann::json::parse(res->body);
+    CHECK(j["started"] == started);
+    if (started) {
+      CHECK(j["state"] == "streaming");
+      CHECK(j["codec"] == "mjpeg");
+      CHECK(j["reason"].is_null());
+    } else {
+      CHECK(j["reason"].is_string());
+    }
+
+    res = server.get("/metrics");
+    REQUIRE(res);
+    CHECK(res->status == 200);
+    CHECK(res->get_header_value("Content-Type") == "text/plain; version=0.0.4");
+    CHECK_THAT(res->body, Catch::Contains(started ? "\nbambu_stream_up 1\n" : "\nbambu_stream_up 0\n") &&
+                              Catch::EndsWith("\n"));
+    bool has_counts = kind == Kind::fresh_streaming || kind == Kind::stale || kind == Kind::stopped;
+    CHECK((res->body.find("\nbambu_stream_frames_total 77\n") != std::string::npos) == has_counts);
+    CHECK((res->body.find("\nbambu_stream_reconnects_total 2\n") != std::string::npos) == has_counts);
+    CHECK((res->body.find("\nbambu_stream_dropped_frames_total 1\n") != std::string::npos) == has_counts);
+    CHECK((res->body.find("\nbambu_stream_fps 1.5\n") != std::string::npos) == has_counts);
+  }
+  for (const char* path : {"/", "/nope", "/status/", "/stream_started.json", "/metrics/x"}) {
+    INFO(path);
+    auto res = server.get(path);
+    REQUIRE(res);
+    CHECK(res->status == 404);
+  }
+  httplib::Client client("127.0.0.1", server.port());
+  auto post = client.Post("/status", "{}", "application/json");
+  REQUIRE(post);
+  CHECK(post->status == 404);
+  CHECK(server.process().stderr_text().find("error") == std::string::npos);
+}
+
+TEST_CASE("status server: SIGTERM exits 0 within 1 s, also after serving requests") {
+  TempDir dir("status");
+  auto hb = dir.path / "hb.json";
+  make_heartbeat(hb, Kind::fresh_streaming);
+  StatusServer server(hb);
+  REQUIRE(server.get("/status"));
+  server.process().signal(SIGTERM);
+  auto sent_at = std::chrono::steady_clock::now();
+  REQUIRE(server.process().wait_for_exit(k_wait) == 0);
+  CHECK(std::chrono::duration<double>(*server.process().exited_at() - sent_at).count() < 1.0);
+  CHECK(server.process().stdout_size() == 0);
+}
+
+TEST_CASE("status server: SIGTERM right after start still stops it") {
+  TempDir dir("status");
+  for (int i = 0; i < 5; ++i) {
+    StatusServer server(dir.path / "hb.json");
+    server.process().signal(SIGTERM);
+    CHECK(server.process().wait_for_exit(k_wait) == 0);
+  }
+}
+
+TEST_CASE("status server: an idle client connection delays SIGTERM by at most the 2 s read timeout") {
+  TempDir dir("status");
+  StatusServer server(dir.path / "hb.json");
+  // Connect and send nothing, like a stuck client.
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(server.port()));
+  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+  std::this_thread::sleep_for(100ms);
+  server.process().signal(SIGTERM);
+  auto sent_at = std::chrono::steady_clock::now();
+  CHECK(server.process().wait_for_exit(k_wait) == 0);
+  CHECK(std::chrono::duration<double>(*server.process().exited_at() - sent_at).count() < 3.5);
+  ::close(fd);
+}
+
+TEST_CASE("status server: an address in use is exit 2 with the reason first") {
+  TempDir dir("status");
+  StatusServer first(dir.path / "hb.json");
+  auto second = run({"status", "--heartbeat", (dir.path / "hb.json").string(), "--listen",
+                     "127.0.0.1:" + std::to_string(first.port())});
+  REQUIRE(second.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(second.stderr_text(), Catch::StartsWith("error: cannot listen on 127.0.0.1:"));
+}
+
+TEST_CASE("status against a real stream: started while it streams, stopped after SIGTERM") {
+  TempDir dir("status");
+  auto hb = dir.path / "hb.json";
+  auto sim = run({"simulate", "--listen", "127.0.0.1:0", "--access-code", k_code, "--fps", "10"});
+  auto line = sim.wait_for_stderr("listening on 127.0.0.1:", 10s);
+  REQUIRE(line);
+  auto port = std::to_string(port_from(*line));
+  auto stream = run({"--host", "127.0.0.1", "--port", port, "--source", "jpeg", "--access-code", k_code,
+                      "--heartbeat", hb.string()});
+  REQUIRE(stream.wait_for_stdout(100000, k_wait));
+  StatusServer server(hb, "5");
+
+  auto once = run({"status", "--heartbeat", hb.string()});
+  REQUIRE(once.wait_for_exit(k_wait) == 0);
+  auto j = nlohmann::json::parse(stdout_text(once));
+  CHECK(j["started"] == true);
+  CHECK(j["source"] == "jpeg");
+  CHECK(j["state"] == "streaming");  // frames may still read 0: the file is rewritten once a second
+  auto res = server.get("/stream_started");
+  REQUIRE(res);
+  CHECK(res->body == "{\"started\":true}\n");
+
+  stream.signal(SIGTERM);
+  REQUIRE(stream.wait_for_exit(k_wait) == 0);
+  auto after = run({"status", "--heartbeat", hb.string()});
+  REQUIRE(after.wait_for_exit(k_wait) == 1);
+  CHECK_THAT(after.stderr_text(), Catch::Contains("not streaming: state is stopped"));
+  res = server.get("/stream_started");
+  REQUIRE(res);
+  CHECK(res->body == "{\"started\":false}\n");
+  sim.signal(SIGTERM);
+  CHECK(sim.wait_for_exit(k_wait) == 0);
+}
+
+TEST_CASE("option --check: exit 0 without contacting the printer, one line on stderr, nothing on stdout") {
+  auto sim = run({"simulate", "--listen", "127.0.0.1:0", "--access-code", k_code, "-v"});
+  auto line = sim.wait_for_stderr("listening on 127.0.0.1:", 10s);
+  REQUIRE(line);
+  auto port = std::to_string(port_from(*line));
+  auto c = run({"--check", "--host", "127.0.0.1", "--port", port, "--access-code", k_code, "--serial",
+                "01P00A000000001", "--heartbeat", "/nonexistent/dir/hb.json"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(c.stdout_size() == 0);
+  CHECK(c.stderr_text() == "check: ok: 127.0.0.1:" + port +
+                               ", source auto: serial prefix 01P is model P1S, so jpeg (TLS, JPEG frames); "
+                               "nothing was contacted\n");
+  std::this_thread::sleep_for(300ms);
+  CHECK(sim.stderr_text().find("session") == std::string::npos);  // -v logs every session
+  CHECK_FALSE(fs::exists("/nonexistent/dir/hb.json"));
+  sim.signal(SIGTERM);
+  CHECK(sim.wait_for_exit(k_wait) == 0);
+}
+
+TEST_CASE("option --check: bad configurations exit 2 with the reason first; -q is silent; the code never shows") {
+  TempDir dir("check");
+  auto bad = run({"--check", "--host", "192.0.2.10", "--access-code", k_code, "--ca-file",
+                  (dir.path / "missing.pem").string()});
+  REQUIRE(bad.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(bad.stderr_text(), Catch::StartsWith("error: cannot load --ca-file"));
+
+  auto no_code = run({"--check", "--host", "192.0.2.10"});
+  REQUIRE(no_code.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(no_code.stderr_text(), Catch::StartsWith("error: no access code given"));
+
+  auto quiet = run({"--check", "-q", "--host", "192.0.2.10", "--access-code", k_code});
+  REQUIRE(quiet.wait_for_exit(k_wait) == 0);
+  CHECK(quiet.stderr_text().empty());
+
+  auto verbose = run({"--check", "-v", "--host", "192.0.2.10", "--access-code", k_code, "--source", "jpeg"});
+  REQUIRE(verbose.wait_for_exit(k_wait) == 0);
+  CHECK(verbose.stderr_text().find(k_code) == std::string::npos);
+}

@@ -182,10 +182,7 @@ TEST_CASE("go2rtc.yaml.example: three printers, an H.264 stream, preload, and ea
   CHECK(std::regex_search(text, std::regex(R"(#\s*exec: debug)")));
 }
 
-// On branch issue4, --source rtsps is refused with exit 2 ("not supported
-// yet"); the RTSPS work adds it. When that is merged this case passes and
-// [!shouldfail] then fails it: remove the tag.
-TEST_CASE("go2rtc.yaml.example: the X1/H2 (RTSPS) exec line passes --check", "[!shouldfail]") {
+TEST_CASE("go2rtc.yaml.example: the X1/H2 (RTSPS) exec line passes --check") {
   for (const auto& exec : exec_lines(k_example)) {
     if (is_rtsps(exec)) CHECK(check_exec_line(k_example, exec) == 0);
   }

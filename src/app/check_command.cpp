@@ -4,7 +4,8 @@
 
 #include "core/log.h"
 #include "protocol/models.h"
-#include "stream/camera_client.h"
+#include "stream/session.h"
+#include "stream/source.h"
 #include "transport/tls.h"
 
 namespace bambu {
@@ -24,6 +25,11 @@ std::string describe_source(const StreamConfig& config) {
     case SourceChoice::jpeg: return fmt::format("source {}, as given", protocol_words(CameraProtocol::jpeg));
     case SourceChoice::rtsps: return fmt::format("source {}, as given", protocol_words(CameraProtocol::rtsps));
     case SourceChoice::automatic: break;
+  }
+  if (!model_for_serial(config.serial) && config.source != SourceChoice::automatic) {
+    return fmt::format("source auto: --format {} means {}", to_string(config.format),
+                       protocol_words(config.source == SourceChoice::rtsps ? CameraProtocol::rtsps
+                                                                           : CameraProtocol::jpeg));
   }
   if (config.serial.empty()) {
     return "source auto: no --serial, so the camera protocol is probed at run time";

@@ -5,45 +5,12 @@
 
 #include <cstdlib>
 #include <fstream>
-#include <initializer_list>
 
 #include "cli/cli.h"
+#include "support/cli_parse.h"
 
 using namespace bambu;
-
-namespace {
-
-// Clears the variables the CLI reads, so the machine's environment cannot leak in.
-struct CleanEnv {
-  CleanEnv() { clear(); }
-  ~CleanEnv() { clear(); }
-  static void clear() {
-    for (const char* name : {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL", "PRINTER_SOURCE",
-                             "BAMBU_HEARTBEAT"}) {
-      ::unsetenv(name);
-    }
-  }
-};
-
-ParsedCommand parse(std::vector<const char*> args) {
-  args.insert(args.begin(), "bambu-stream");
-  return parse_command_line(static_cast<int>(args.size()), args.data());
-}
-
-StreamConfig stream(std::vector<const char*> args) { return std::get<StreamConfig>(parse(std::move(args)).command); }
-
-// The usage error's message, or "" if parsing succeeded.
-std::string usage_error(std::vector<const char*> args) {
-  try {
-    parse(args);
-  } catch (const FatalError& e) {
-    CHECK(e.code() == ExitCode::usage);
-    return e.what();
-  }
-  return "";
-}
-
-}  // namespace
+using namespace bambu::test;
 
 TEST_CASE("defaults for a P1/A1 printer") {
   CleanEnv env;

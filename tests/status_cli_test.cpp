@@ -3,47 +3,17 @@
 
 #include <stdlib.h>
 
-#include <initializer_list>
 
 #include "app/check_command.h"
 #include "cli/cli.h"
+#include "support/cli_parse.h"
 
 using namespace bambu;
+using namespace bambu::test;
 
 namespace {
 
-// Clears the variables the CLI reads, so the machine's environment cannot leak in.
-struct CleanEnv {
-  CleanEnv() { clear(); }
-  ~CleanEnv() { clear(); }
-  static void clear() {
-    for (const char* name : {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL", "PRINTER_SOURCE",
-                             "BAMBU_HEARTBEAT"}) {
-      ::unsetenv(name);
-    }
-  }
-};
-
-ParsedCommand parse(std::initializer_list<const char*> args) {
-  std::vector<const char*> argv{"bambu-stream"};
-  argv.insert(argv.end(), args.begin(), args.end());
-  return parse_command_line(static_cast<int>(argv.size()), argv.data());
-}
-
-StatusConfig status(std::initializer_list<const char*> args) { return std::get<StatusConfig>(parse(args).command); }
-
-StreamConfig stream(std::initializer_list<const char*> args) { return std::get<StreamConfig>(parse(args).command); }
-
-// The usage error's message, or "" if parsing succeeded.
-std::string usage_error(std::initializer_list<const char*> args) {
-  try {
-    parse(args);
-  } catch (const FatalError& e) {
-    CHECK(e.code() == ExitCode::usage);
-    return e.what();
-  }
-  return "";
-}
+StatusConfig status(std::vector<const char*> args) { return std::get<StatusConfig>(parse(std::move(args)).command); }
 
 }  // namespace
 

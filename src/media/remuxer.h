@@ -53,10 +53,6 @@ class Remuxer {
   /// Throws std::runtime_error if the muxer fails (a bug or no memory).
   bool add(const AVPacket& packet, Clock::time_point arrival);
 
-  /// True once the source timestamps were found frozen in this session
-  /// (the remux then stamps on arrival; see Timeline).
-  bool timestamps_frozen() const { return timeline_.frozen(); }
-
  private:
   void open_mpegts();
   std::vector<std::uint8_t> mux(const AccessUnit& au, std::int64_t pts);

@@ -117,7 +117,6 @@ void TlsRelay::run() {
       printer_->abort();
       break;
     }
-    from_printer_ += r.bytes;
     if (auto why = send_all(local_.get(), buffer.data(), r.bytes, stop_); !why.empty()) {
       if (why != "stopped") log_.debug("relay: cannot pass data to libavformat: {}", why);
       break;

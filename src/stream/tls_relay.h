@@ -7,7 +7,6 @@
 // relay bytes between it and one local connection from libavformat.
 #pragma once
 
-#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -52,9 +51,6 @@ class TlsRelay {
   /// nullopt while it is up or if the local side ended first.
   std::optional<std::string> printer_error() const;
 
-  /// Bytes received from the printer so far.
-  std::uint64_t bytes_from_printer() const { return from_printer_; }
-
   /// Waits up to `grace` for the relay to end by itself (the local side
   /// closed, e.g. after libavformat's TEARDOWN), then stops it: the printer
   /// connection is closed with close_notify (200 ms at most). Joins the
@@ -73,7 +69,6 @@ class TlsRelay {
   UniqueFd local_;
   std::uint16_t port_ = 0;
   StopFlag stop_;
-  std::atomic<std::uint64_t> from_printer_{0};
 
   mutable std::mutex mutex_;
   std::condition_variable ended_cv_;

@@ -241,6 +241,41 @@ TEST_CASE("SIGTERM: exit 0 within 1 s, heartbeat says stopped, the printer sees 
   CHECK(split_jpegs(c.stdout_bytes()));  // whatever was written is whole frames
 }
 
+// go2rtc starts an exec source when a viewer comes and kills it when the last
+// one leaves, by default with SIGKILL. After SIGKILL no close_notify is sent:
+// the kernel closes the socket as the process ends, and the printer sees the
+// TCP close. Either way the printer must get its slot back at once.
+TEST_CASE("camera slots: 20 starts and stops, SIGTERM and SIGKILL in turn, one session at a time, each closed within 1 s") {
+  Simulator sim({"--max-sessions", "2"}, "30");
+  for (int cycle = 1; cycle <= 20; ++cycle) {
+    INFO("cycle " << cycle);
+    auto c = client_of(sim, {});
+    REQUIRE(c.wait_for_stdout(1000, k_wait));
+    const int sig = cycle % 2 == 1 ? SIGTERM : SIGKILL;
+    c.signal(sig);
+    auto code = c.wait_for_exit(k_wait);
+    REQUIRE(code);
+    CHECK(*code == (sig == SIGTERM ? 0 : 128 + SIGKILL));
+    const auto exited = c.exited_at().value();
+    // The printer side logs the close; it must come within 1 s of our exit.
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(exited + 1s - std::chrono::steady_clock::now());
+    auto closed = sim.process().wait_for_stderr("session " + std::to_string(cycle) + " closed", std::max(left, 0ms));
+    CHECK(closed);
+    CHECK(std::chrono::steady_clock::now() - exited <= 1s);
+  }
+  // Each session saw itself as the only one open when it logged in, and
+  // opened only after the one before it had closed.
+  const std::string log = sim.log();
+  for (int cycle = 1; cycle <= 20; ++cycle) {
+    INFO("session " << cycle);
+    auto opened = log.find("session " + std::to_string(cycle) + " opened");
+    REQUIRE(opened != std::string::npos);
+    CHECK(log.substr(opened, log.find('\n', opened) - opened).ends_with(", 1 open"));
+    if (cycle > 1) CHECK(log.find("session " + std::to_string(cycle - 1) + " closed") < opened);
+  }
+  CHECK(log.find("session 21 ") == std::string::npos);
+}
+
 TEST_CASE("SIGTERM while reconnecting: exit 0 within 1 s, heartbeat stopped") {
   Simulator sim({"--frames", "1"});  // gone after one frame: the client starts reconnecting
   TempDir dir;

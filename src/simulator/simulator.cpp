@@ -177,7 +177,14 @@ struct Simulator::Impl {
       // As the printer does: no error on the wire, the connection just closes.
       return "wrong login (user or access code); closed without a frame";
     }
-    log.info("session {} opened: streaming at {} fps", id, config.fps);
+    // Logged-in sessions right now, this one included: what a slot-safety
+    // test reads to prove a client never holds two at once.
+    struct OpenCount {
+      std::atomic<int>& open;
+      int now = ++open;
+      ~OpenCount() { --open; }
+    } counted{open_sessions};
+    log.info("session {} opened: streaming at {} fps, {} open", id, config.fps, counted.now);
     SimulatorFault fault = SimulatorFault::none;
     if (config.fault != SimulatorFault::none && !fault_used.exchange(true)) fault = config.fault;
 
@@ -282,6 +289,7 @@ struct Simulator::Impl {
   int active_sessions = 0;
   std::atomic<std::uint64_t> frames_sent{0};
   std::atomic<bool> fault_used{false};
+  std::atomic<int> open_sessions{0};  // logged in, not yet ended
   StopFlag stop;  // raised by the outer stop, or after --frames
 };
 

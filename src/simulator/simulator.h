@@ -21,6 +21,9 @@ namespace bambu {
 /// - then sends one frame (16-byte header + 1280x720 JPEG) every 1/fps s;
 /// - serves at most max_sessions at once: a further client's TCP connect
 ///   completes but its ClientHello gets no answer until a slot frees.
+/// Logs "session N opened: streaming at F fps, K open" (K: logged-in
+/// sessions now, this one included) and "session N closed: why" on stderr,
+/// one connection per N; tests read these lines.
 /// Faults (SimulateConfig::fault) hit the first session only, so a client's
 /// recovery can be tested against the sessions that follow.
 class Simulator {

@@ -17,6 +17,7 @@
 #include "support/child_process.h"
 #include "support/e2e.h"
 #include "support/jpeg_info.h"
+#include "support/pki.h"
 #include "support/ports.h"
 #include "support/temp_dir.h"
 
@@ -27,6 +28,7 @@ using bambu::test::LoopbackPort;
 using bambu::test::read_jpeg_info;
 using bambu::test::split_jpegs;
 using bambu::test::TempDir;
+using bambu::test::TestPki;
 using namespace bambu::test::e2e;
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
@@ -404,13 +406,31 @@ TEST_CASE("TLS pinning end to end: the right fingerprint streams, a wrong one ex
   CHECK(bad.stdout_size() == 0);
 }
 
-TEST_CASE("option --ca-file with --serial end to end") {
-  Simulator sim({"--serial", "01S00C123456789"});
-  auto good = client_of(sim, {"--frames", "1", "--ca-file", sim.cert_path().string(), "--serial", "01S00C123456789"});
+// A printer certificate issued by a CA, as Bambu's are: the chain and the CN
+// decide; each refusal exits 6 before the login is sent.
+TEST_CASE("option --ca-file with --serial end to end: chain and CN match, wrong serial, wrong CA, expired leaf") {
+  const std::string serial = "01S00C123456789";
+  TestPki pki(serial);
+  Simulator sim({"--cert", pki.cert_path().string(), "--key", pki.key_path().string()});
+  auto good = client_of(sim, {"--frames", "1", "--ca-file", pki.ca_path().string(), "--serial", serial});
   CHECK(good.wait_for_exit(k_wait) == 0);
-  auto bad = client_of(sim, {"--frames", "1", "--ca-file", sim.cert_path().string(), "--serial", "01S00C000000000"});
-  CHECK(bad.wait_for_exit(k_wait) == 6);
-  CHECK_THAT(first_line(bad.stderr_text()), Catch::Contains("not --serial '01S00C000000000'"));
+  CHECK(split_jpegs(good.stdout_bytes()).value_or(std::vector<Bytes>{}).size() == 1);
+
+  auto refused = [&](Simulator& server, const fs::path& ca, const std::string& expected_serial, const std::string& why) {
+    INFO(why);
+    auto c = client_of(server, {"--frames", "1", "--ca-file", ca.string(), "--serial", expected_serial});
+    CHECK(c.wait_for_exit(k_wait) == 6);
+    CHECK(c.stdout_size() == 0);
+    CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith("error:") && Catch::Contains(why));
+  };
+  refused(sim, pki.ca_path(), "01S00C000000000", "not --serial '01S00C000000000'");
+  refused(sim, pki.other_ca_path(), serial, "does not verify against --ca-file");
+  Simulator expired({"--cert", pki.expired_cert_path().string(), "--key", pki.expired_key_path().string()});
+  refused(expired, pki.ca_path(), serial, "expired");
+  // Not one of the refused clients logged in.
+  CHECK(sim.log().find("session 2 opened") == std::string::npos);
+  CHECK(sim.log().find("session 3 opened") == std::string::npos);
+  CHECK(expired.log().find("opened") == std::string::npos);
 }
 
 TEST_CASE("option -v prints the certificate fingerprint, and never the access code") {

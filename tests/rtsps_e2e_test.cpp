@@ -15,6 +15,7 @@
 #include "simulator/certificate.h"
 #include "support/child_process.h"
 #include "support/e2e.h"
+#include "support/pki.h"
 #include "support/ports.h"
 #include "support/temp_dir.h"
 #include "transport/tls.h"
@@ -25,6 +26,7 @@ using bambu::test::ChildOptions;
 using bambu::test::ChildProcess;
 using bambu::test::LoopbackPort;
 using bambu::test::TempDir;
+using bambu::test::TestPki;
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 using nlohmann::json;
@@ -43,11 +45,19 @@ void write_text(const fs::path& path, const std::string& text) {
 
 // The test RTSPS server: a certificate made here, a port picked by the
 // kernel, and restartable on the same port.
+// A certificate and key (PEM files) for the server to present instead of
+// its own self-signed one.
+struct ServedCertificate {
+  fs::path cert, key;
+};
+
 class RtspsServer {
  public:
-  explicit RtspsServer(std::vector<std::string> extra = {}) : extra_(std::move(extra)) {
+  explicit RtspsServer(std::vector<std::string> extra = {}, std::optional<ServedCertificate> served = std::nullopt)
+      : extra_(std::move(extra)) {
     auto now = std::chrono::system_clock::now();
-    auto cert = bambu::make_self_signed_certificate("00M09A350100001", now - 1h, now + 24h);
+    auto cert = served ? bambu::load_certificate(served->cert.string(), served->key.string())
+                       : bambu::make_self_signed_certificate("00M09A350100001", now - 1h, now + 24h);
     write_text(dir_.path / "cert.pem", bambu::certificate_pem(cert.cert.get()));
     write_text(dir_.path / "key.pem", bambu::private_key_pem(cert.key.get()));
     unsigned char md[32];
@@ -256,6 +266,31 @@ TEST_CASE("RTSPS: --tls-fingerprint streams on a match and exits 6 on a mismatch
   CHECK(bad.stdout_size() == 0);
   std::this_thread::sleep_for(200ms);
   CHECK(server.count("request ") == requests);  // not even OPTIONS: nothing was sent in the clear
+}
+
+TEST_CASE("RTSPS: --ca-file with --serial: chain and CN match stream, wrong serial, wrong CA and expired leaf exit 6") {
+  const std::string serial = "00M09A350100001";
+  TestPki pki(serial);
+  RtspsServer server({}, ServedCertificate{pki.cert_path(), pki.key_path()});
+  auto good = rtsps_client(server, {"--ca-file", pki.ca_path().string(), "--serial", serial, "--frames", "3"});
+  CHECK(good.wait_for_exit(k_wait) == 0);
+  CHECK(good.stdout_size() > 0);
+
+  auto refused = [&](const RtspsServer& peer, const fs::path& ca, const std::string& expected_serial,
+                     const std::string& why) {
+    INFO(why);
+    const std::size_t requests = peer.count("request ");
+    auto c = rtsps_client(peer, {"--ca-file", ca.string(), "--serial", expected_serial});
+    CHECK(c.wait_for_exit(k_wait) == 6);
+    CHECK(c.stdout_size() == 0);
+    CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith("error:") && Catch::Contains(why));
+    std::this_thread::sleep_for(200ms);
+    CHECK(peer.count("request ") == requests);  // refused before any RTSP request
+  };
+  refused(server, pki.ca_path(), "00M09A350100002", "not --serial '00M09A350100002'");
+  refused(server, pki.other_ca_path(), serial, "does not verify against --ca-file");
+  RtspsServer expired({}, ServedCertificate{pki.expired_cert_path(), pki.expired_key_path()});
+  refused(expired, pki.ca_path(), serial, "expired");
 }
 
 TEST_CASE("RTSPS: SIGTERM exits 0 within 1 s and the server sees the session end") {

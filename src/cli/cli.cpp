@@ -243,6 +243,11 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ->capture_default_str();
   simulate->add_option("--record", sim.record_path, "Testing: write every whole JPEG sent to this file, in order (emptied at start)");
   simulate->add_option("--cert-out", sim.cert_out, "Write the simulator's certificate (PEM) to this file");
+  auto* cert_opt = simulate->add_option("--cert", sim.cert_file,
+                                        "Testing: serve this certificate (PEM) instead of a self-signed one for --serial");
+  auto* key_opt = simulate->add_option("--key", sim.key_file, "Testing: the private key (PEM) of --cert");
+  cert_opt->needs(key_opt);
+  key_opt->needs(cert_opt);
   add_verbosity(*simulate, sim_verbose, sim_quiet);
 
   StatusConfig status_config;

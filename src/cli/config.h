@@ -67,6 +67,8 @@ struct SimulateConfig {
   std::uint64_t fault_after = 1;  ///< whole frames sent before the fault
   std::string record_path;        ///< every whole JPEG sent is written here (emptied at start)
   std::string cert_out;           ///< write the certificate (PEM) here
+  std::string cert_file;          ///< serve this certificate (PEM) instead of a fresh self-signed one
+  std::string key_file;           ///< the private key (PEM) of cert_file
   LogLevel log_level = LogLevel::info;
 };
 

@@ -6,6 +6,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
+#include <openssl/x509v3.h>
 
 #include <stdexcept>
 
@@ -20,9 +21,12 @@ namespace {
 }
 }  // namespace
 
-Certificate make_self_signed_certificate(const std::string& common_name,
-                                         std::chrono::system_clock::time_point not_before,
-                                         std::chrono::system_clock::time_point not_after) {
+namespace {
+
+// The one maker behind the public functions: `issuer` null means self-signed.
+Certificate make_certificate(const std::string& common_name, std::chrono::system_clock::time_point not_before,
+                             std::chrono::system_clock::time_point not_after, const Certificate* issuer,
+                             bool is_ca) {
   Certificate result;
   // P-256: generated in well under a millisecond, so every simulator start
   // can have a fresh key.
@@ -53,10 +57,40 @@ Certificate make_self_signed_certificate(const std::string& common_name,
                                  reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1, 0) != 1) {
     openssl_failure("subject");
   }
-  X509_set_issuer_name(cert, name);
+  X509_set_issuer_name(cert, issuer ? X509_get_subject_name(issuer->cert.get()) : name);
   if (X509_set_pubkey(cert, result.key.get()) != 1) openssl_failure("X509_set_pubkey");
-  if (X509_sign(cert, result.key.get(), EVP_sha256()) == 0) openssl_failure("X509_sign");
+  if (is_ca) {
+    // Without basicConstraints CA:TRUE, OpenSSL refuses to treat a v3
+    // certificate as an issuer when verifying a chain.
+    X509V3_CTX ctx;
+    X509V3_set_ctx_nodb(&ctx);
+    X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
+    std::unique_ptr<X509_EXTENSION, decltype(&X509_EXTENSION_free)> ext(
+        X509V3_EXT_conf_nid(nullptr, &ctx, NID_basic_constraints, "critical,CA:TRUE"), X509_EXTENSION_free);
+    if (!ext || X509_add_ext(cert, ext.get(), -1) != 1) openssl_failure("basicConstraints");
+  }
+  EVP_PKEY* signer = issuer ? issuer->key.get() : result.key.get();
+  if (X509_sign(cert, signer, EVP_sha256()) == 0) openssl_failure("X509_sign");
   return result;
+}
+
+}  // namespace
+
+Certificate make_self_signed_certificate(const std::string& common_name,
+                                         std::chrono::system_clock::time_point not_before,
+                                         std::chrono::system_clock::time_point not_after) {
+  return make_certificate(common_name, not_before, not_after, nullptr, false);
+}
+
+Certificate make_ca_certificate(const std::string& common_name, std::chrono::system_clock::time_point not_before,
+                                std::chrono::system_clock::time_point not_after) {
+  return make_certificate(common_name, not_before, not_after, nullptr, true);
+}
+
+Certificate make_issued_certificate(const std::string& common_name,
+                                    std::chrono::system_clock::time_point not_before,
+                                    std::chrono::system_clock::time_point not_after, const Certificate& issuer) {
+  return make_certificate(common_name, not_before, not_after, &issuer, false);
 }
 
 namespace {
@@ -72,6 +106,23 @@ std::string to_pem(const char* what, Write write) {
 }
 
 }  // namespace
+
+Certificate load_certificate(const std::string& cert_path, const std::string& key_path) {
+  auto open = [](const std::string& path) {
+    std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_file(path.c_str(), "r"), BIO_free);
+    if (!bio) openssl_failure(("cannot open " + path).c_str());
+    return bio;
+  };
+  Certificate result;
+  result.cert.reset(PEM_read_bio_X509(open(cert_path).get(), nullptr, nullptr, nullptr));
+  if (!result.cert) openssl_failure(("no PEM certificate in " + cert_path).c_str());
+  result.key.reset(PEM_read_bio_PrivateKey(open(key_path).get(), nullptr, nullptr, nullptr));
+  if (!result.key) openssl_failure(("no PEM private key in " + key_path).c_str());
+  if (X509_check_private_key(result.cert.get(), result.key.get()) != 1) {
+    openssl_failure((key_path + " is not the key of " + cert_path).c_str());
+  }
+  return result;
+}
 
 std::string certificate_pem(X509* cert) {
   return to_pem("PEM_write_bio_X509", [cert](BIO* bio) { return PEM_write_bio_X509(bio, cert); });

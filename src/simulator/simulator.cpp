@@ -53,9 +53,11 @@ struct Simulator::Impl {
   Impl(const SimulateConfig& c, const Logger& l)
       : config(c),
         log(l),
-        certificate(make_self_signed_certificate(config.serial,
-                                                 std::chrono::system_clock::now() - std::chrono::hours(1),
-                                                 std::chrono::system_clock::now() + std::chrono::hours(24 * 3650))),
+        certificate(config.cert_file.empty()
+                        ? make_self_signed_certificate(config.serial,
+                                                       std::chrono::system_clock::now() - std::chrono::hours(1),
+                                                       std::chrono::system_clock::now() + std::chrono::hours(24 * 3650))
+                        : load_certificate(config.cert_file, config.key_file)),
         tls_context(TlsContext::server(certificate.cert.get(), certificate.key.get())),
         listener(tcp_listen(config.listen_host, config.listen_port)),
         port(local_port(listener.get())),

@@ -15,7 +15,8 @@
 namespace bambu {
 
 /// A fake camera. Behaves as the protocol notes describe the printer:
-/// - TLS 1.2 only, a self-signed certificate made at start (CN = serial);
+/// - TLS 1.2 only, a self-signed certificate made at start (CN = serial),
+///   or the one in SimulateConfig::cert_file (tests of --ca-file);
 /// - reads the 80-byte login; a wrong user or access code: closes the
 ///   connection without sending a byte;
 /// - then sends one frame (16-byte header + 1280x720 JPEG) every 1/fps s;

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
     auto stop = std::make_shared<StopFlag>();
     stop_on_signals(stop);
     ParsedCommand parsed = parse_command_line(argc, argv);
+    hide_access_code_arguments(argc, argv);
     if (auto* text = std::get_if<std::string>(&parsed.command)) {
       // --help and --version: stderr too, since stdout is for video only.
       write_all_fd(2, text->data(), text->size());

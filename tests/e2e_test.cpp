@@ -8,6 +8,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
@@ -473,6 +474,63 @@ TEST_CASE("access code from the environment and from a file") {
   std::ofstream(secret) << k_code << "\n";
   auto from_file = client_of(sim, {"--frames", "1", "--access-code-file", secret.string()});
   CHECK(from_file.wait_for_exit(k_wait) == 0);
+}
+
+// What ps(1) shows for a running child: /proc/PID/cmdline, '\0' as ' '.
+std::string command_line_of(const ChildProcess& c) {
+  Bytes raw = read_file("/proc/" + std::to_string(c.pid()) + "/cmdline");
+  std::string text(raw.begin(), raw.end());
+  std::replace(text.begin(), text.end(), '\0', ' ');
+  return text;
+}
+
+TEST_CASE("secrets: the access code is in no stderr line at -q, default or -v, nor in the heartbeat") {
+  // The first session drops mid-frame: the run logs a loss and a reconnect too.
+  for (std::string level : {"-q", "", "-v"}) {
+    INFO("verbosity '" << level << "'");
+    Simulator sim({"--fault", "drop-mid-frame", "--fault-after", "1"}, "30");
+    TempDir dir;
+    auto hb = dir.path / "hb.json";
+    std::vector<std::string> extra = {"--frames", "5", "--heartbeat", hb.string()};
+    if (!level.empty()) extra.push_back(level);
+    auto c = client_of(sim, extra);
+    REQUIRE(c.wait_for_exit(k_wait) == 0);
+    const std::string err = c.stderr_text();
+    if (level != "-q") CHECK_THAT(err, Catch::Contains("reconnecting"));
+    CHECK(err.find(k_code) == std::string::npos);
+    Bytes heartbeat = read_file(hb);
+    REQUIRE_FALSE(heartbeat.empty());
+    CHECK(std::string(heartbeat.begin(), heartbeat.end()).find(k_code) == std::string::npos);
+  }
+}
+
+TEST_CASE("secrets: the access code leaves the command line as soon as it is read, in every form") {
+  Simulator sim({}, "30");
+  const std::vector<std::string> base = {k_binary, "--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port()};
+  auto shown_to_ps = [&](std::vector<std::string> argv, std::vector<std::pair<std::string, std::string>> env = {}) {
+    ChildProcess c(ChildOptions{std::move(argv), std::move(env), k_env_unset, true});
+    REQUIRE(c.wait_for_stdout(1000, k_wait));  // streaming: the code was read and sent
+    std::string shown = command_line_of(c);
+    sigterm_exits_0_within_1s(c);
+    return shown;
+  };
+  auto with = [&](std::vector<std::string> extra) {
+    auto argv = base;
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  };
+  const std::string separate = shown_to_ps(with({"--access-code", k_code}));
+  CHECK(separate.find(k_code) == std::string::npos);
+  CHECK_THAT(separate, Catch::Contains("--access-code ******** "));
+  const std::string joined = shown_to_ps(with({"--access-code=" + std::string(k_code)}));
+  CHECK(joined.find(k_code) == std::string::npos);
+  CHECK_THAT(joined, Catch::Contains("--access-code=********"));
+  // The environment variable and --access-code-file never put it there.
+  CHECK(shown_to_ps(base, {{"PRINTER_ACCESS_CODE", k_code}}).find(k_code) == std::string::npos);
+  TempDir dir;
+  auto secret = dir.path / "code";
+  std::ofstream(secret) << k_code << "\n";
+  CHECK(shown_to_ps(with({"--access-code-file", secret.string()})).find(k_code) == std::string::npos);
 }
 
 TEST_CASE("usage errors exit 2 with the reason first, --help goes to stderr, not stdout") {

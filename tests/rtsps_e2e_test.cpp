@@ -239,10 +239,27 @@ TEST_CASE("RTSPS: a wrong access code exits 3 with the reason first, and never s
   REQUIRE(c.wait_for_exit(k_wait) == 3);
   CHECK_THAT(first_line(c.stderr_text().substr(c.stderr_text().find("error:"))),
              Catch::StartsWith("error: access code rejected"));
+  CHECK_THAT(c.stderr_text(), Catch::Contains("libav: "));  // libavformat's own lines are among those checked
   CHECK(c.stderr_text().find(wrong) == std::string::npos);
   CHECK(c.stderr_text().find("ab%25cd%3A12") == std::string::npos);
   CHECK(server.count("request DESCRIBE") >= 1);
   CHECK(server.count("request PLAY") == 0);
+}
+
+TEST_CASE("RTSPS: a stream at -v never shows the code, raw or URL-encoded, on stderr or in the heartbeat") {
+  const std::string code = "ab%cd:12";  // URL-encoded in the RTSP URL: ab%25cd%3A12
+  RtspsServer server({"--access-code", code});  // the last --access-code wins
+  TempDir dir;
+  auto hb = dir.path / "hb.json";
+  auto c = client({"--host", "127.0.0.1", "--source", "rtsps", "--port", server.port(), "--access-code", code,
+                   "--frames", "10", "--heartbeat", hb.string(), "-v"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  const std::string err = c.stderr_text();
+  CHECK_THAT(err, Catch::Contains("streaming from 127.0.0.1:"));
+  for (const std::string& shown : {err, [&] { Bytes b = read_file(hb); return std::string(b.begin(), b.end()); }()}) {
+    CHECK(shown.find(code) == std::string::npos);
+    CHECK(shown.find("ab%25cd%3A12") == std::string::npos);
+  }
 }
 
 TEST_CASE("RTSPS: a refused port exits 4 and asks whether LAN liveview is on") {

@@ -305,7 +305,7 @@ TEST_CASE("status server: an address in use is exit 2 with the reason first") {
   CHECK_THAT(second.stderr_text(), Catch::StartsWith("error: cannot listen on 127.0.0.1:"));
 }
 
-TEST_CASE("status against a real stream: started while it streams, stopped after SIGTERM") {
+TEST_CASE("status against a real stream: started while it streams, no access code served, stopped after SIGTERM") {
   TempDir dir("status");
   auto hb = dir.path / "hb.json";
   auto sim = run({"simulate", "--listen", "127.0.0.1:0", "--access-code", k_code, "--fps", "10"});
@@ -326,6 +326,15 @@ TEST_CASE("status against a real stream: started while it streams, stopped after
   auto res = server.get("/stream_started");
   REQUIRE(res);
   CHECK(res->body == "{\"started\":true}\n");
+  // Secrets: nothing served, nor the file it is served from, holds the access code.
+  for (const std::string path : {"/status", "/metrics"}) {
+    INFO(path);
+    auto served = server.get(path);
+    REQUIRE(served);
+    CHECK(served->status == 200);
+    CHECK(served->body.find(k_code) == std::string::npos);
+  }
+  CHECK(stdout_text(once).find(k_code) == std::string::npos);
 
   stream.signal(SIGTERM);
   REQUIRE(stream.wait_for_exit(k_wait) == 0);

@@ -72,21 +72,30 @@ void check_access_code(const std::string& code) {
   }
 }
 
+// Where each value given to --access-code sits in argv, in either form
+// (--access-code X, --access-code=X): the argument's index and the value's
+// offset in it.
+std::vector<std::pair<int, std::size_t>> access_code_arguments(int argc, const char* const* argv) {
+  std::vector<std::pair<int, std::size_t>> found;
+  const std::string_view flag = "--access-code";
+  for (int i = 1; i < argc; ++i) {
+    std::string_view arg = argv[i];
+    if (arg == flag && i + 1 < argc) {
+      found.emplace_back(++i, 0);
+    } else if (arg.size() > flag.size() + 1 && arg.substr(0, flag.size() + 1) == "--access-code=") {
+      found.emplace_back(i, flag.size() + 1);
+    }
+  }
+  return found;
+}
+
 // CLI11's parse errors quote the arguments they did not expect, and a typo
 // such as --acess-code puts the access code among them: replace every value
 // given to --access-code (in either form) or PRINTER_ACCESS_CODE.
 std::string redact_access_codes(std::string message, int argc, const char* const* argv) {
   std::vector<std::string> secrets;
   if (const char* env = std::getenv("PRINTER_ACCESS_CODE"); env != nullptr && *env != '\0') secrets.emplace_back(env);
-  const std::string_view flag = "--access-code";
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == flag && i + 1 < argc) {
-      secrets.emplace_back(argv[i + 1]);
-    } else if (arg.size() > flag.size() + 1 && arg.substr(0, flag.size() + 1) == "--access-code=") {
-      secrets.emplace_back(arg.substr(flag.size() + 1));
-    }
-  }
+  for (auto [index, offset] : access_code_arguments(argc, argv)) secrets.emplace_back(argv[index] + offset);
   for (const auto& secret : secrets) redact(message, secret);
   return message;
 }
@@ -139,6 +148,12 @@ CLI::Validator seconds_in(double min, double max, bool min_inclusive = false) {
 }
 
 }  // namespace
+
+void hide_access_code_arguments(int argc, char** argv) {
+  for (auto [index, offset] : access_code_arguments(argc, argv)) {
+    for (char* c = argv[index] + offset; *c != '\0'; ++c) *c = '*';
+  }
+}
 
 std::string read_access_code_file(const std::string& path) {
   std::ifstream in(path);

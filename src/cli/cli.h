@@ -31,6 +31,14 @@ extern const char* const k_exit_code_help;
 /// conflicting --source/--format. Never prints anything itself.
 ParsedCommand parse_command_line(int argc, const char* const* argv);
 
+/// Overwrites, in place, every value given to --access-code in argv (either
+/// form) with as many '*', so that ps(1) and /proc/PID/cmdline stop showing
+/// it once parse_command_line() has read it. Other users of the machine can
+/// read a process's command line; they cannot read its environment or a
+/// mode-600 --access-code-file, which is why those are the safer ways.
+/// The process's start-up window (before this runs) still shows the code.
+void hide_access_code_arguments(int argc, char** argv);
+
 /// Reads the access code from `path`: the first line, without its line ending.
 /// Throws FatalError(usage) if the file cannot be read or is empty.
 std::string read_access_code_file(const std::string& path);

@@ -306,3 +306,48 @@ TEST_CASE("reading files: deeply nested JSON up to the size limit does not crash
   write(open, std::string(k_max_heartbeat_bytes, '['));
   CHECK_THAT(read_stream_health(open.string(), 5, k_now).reason, Catch::Contains("is not valid JSON"));
 }
+
+// Found by fuzz/heartbeat_reader_fuzz (issue 5): an updated_at outside
+// system_clock's range (64-bit nanoseconds, 1677 to 2262) overflowed while
+// being converted (undefined behaviour) and came out as a wrapped time. The
+// input is byte for byte fuzz/regressions/heartbeat_reader/year-4052-updated-at.json.
+TEST_CASE("fuzz regression: an updated_at in the year 4052 is refused, not overflowed") {
+  const std::string_view text =
+      R"({"bytes":456789,"codec":"mjpeg","dropped":2,"fps":1.49,"frames":123,"height":720,)"
+      R"("host":"192.0.2.10","last_error":null,"last_frame_at":"2026-11-21T05:31:28.800Z","pid":4242,)"
+      R"("port":6000,"reconnects":3,"skipped":1,"source":"jpeg","started_at":"2026-11-21T05:30:30.000Z",)"
+      R"("state":"streaming","updated_at":"4052-11-21T05:31:28.800Z","width":1280})";
+  REQUIRE(text.size() == 341);
+  auto h = judge_text(text);
+  CHECK_FALSE(h.started);
+  CHECK_THAT(h.reason, Catch::Contains("has no valid \"updated_at\""));
+  CHECK_FALSE(h.age_s);
+}
+
+TEST_CASE("RFC 3339: only times system_clock can hold are accepted, up to its last microsecond") {
+  CHECK(parse_rfc3339("1677-09-21T00:12:43.145225Z") ==
+        std::chrono::ceil<std::chrono::microseconds>(system_clock::time_point::min()));
+  CHECK(parse_rfc3339("2262-04-11T23:47:16.854775Z") ==
+        std::chrono::floor<std::chrono::microseconds>(system_clock::time_point::max()));
+  for (const char* outside : {"1677-09-21T00:12:43.145224Z", "2262-04-11T23:47:16.854776Z",
+                              "2262-04-11T22:47:16.854776-01:00", "0000-01-01T00:00:00Z", "9999-12-31T23:59:59Z"}) {
+    INFO(outside);
+    CHECK_FALSE(parse_rfc3339(outside));
+  }
+}
+
+TEST_CASE("fuzz regression: a far-future updated_at cannot wrap around to a fresh one") {
+  // 2^64 ns after k_now - 1 s: before the fix, it wrapped to exactly that.
+  auto h = judge_text(R"({"state":"streaming","updated_at":"2611-06-12T05:06:02.709551Z"})");
+  CHECK_FALSE(h.started);
+  CHECK_THAT(h.reason, Catch::Contains("has no valid \"updated_at\""));
+}
+
+TEST_CASE("fuzz regression: the age of the oldest time system_clock holds does not overflow") {
+  auto h = judge_text(R"({"state":"streaming","updated_at":"1677-09-21T00:12:43.145225Z"})");
+  CHECK_FALSE(h.started);
+  CHECK_THAT(h.reason, Catch::Contains("is stale"));
+  REQUIRE(h.age_s);
+  // k_now is 1795239090 s after 1970; the oldest time 9223372036.854775 s before.
+  CHECK(*h.age_s == Approx(1795239090.0 + 9223372036.854775));
+}

@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cmath>
 #include <cstring>
+#include <ratio>
+#include <type_traits>
 
 namespace bambu {
 
@@ -126,7 +128,16 @@ std::optional<system_clock::time_point> parse_rfc3339(std::string_view text) {
 
   year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
   if (!date.ok()) return std::nullopt;
-  auto t = sys_days{date} + hours{h} + minutes{mi} + seconds{s} + fraction - offset;
+  // In microseconds, which hold years 0000 to 9999 easily. system_clock
+  // counts 64-bit nanoseconds and holds only 1677 to 2262: converting a time
+  // outside that overflowed (undefined behaviour, found by
+  // fuzz/heartbeat_reader_fuzz), and could wrap a year such as 2610 to a
+  // fresh-looking one.
+  sys_time<microseconds> t = sys_days{date} + hours{h} + minutes{mi} + seconds{s} + fraction - offset;
+  if (t < ceil<microseconds>(system_clock::time_point::min()) ||
+      t > floor<microseconds>(system_clock::time_point::max())) {
+    return std::nullopt;
+  }
   return time_point_cast<system_clock::duration>(t);
 }
 
@@ -149,7 +160,14 @@ StreamHealth judge_heartbeat(std::string_view text, std::string_view path, doubl
   if (!updated) {
     return not_started(fmt::format("heartbeat {} has no valid \"updated_at\" (RFC 3339)", path), std::move(j));
   }
-  double age = std::chrono::duration<double>(now - *updated).count();
+  // Not `now - *updated`: in 64-bit nanoseconds that overflows when
+  // updated_at is near either end of system_clock's range (years 1677,
+  // 2262). A long double (64-bit significand or wider on amd64 and arm64)
+  // holds the difference exactly, so ages are what they always were.
+  long double age_ns = static_cast<long double>(now.time_since_epoch().count()) -
+                       static_cast<long double>(updated->time_since_epoch().count());
+  static_assert(std::is_same_v<system_clock::period, std::nano>, "system_clock counts nanoseconds");
+  double age = static_cast<double>(age_ns) / 1e9;
 
   StreamHealth h;
   h.age_s = age;

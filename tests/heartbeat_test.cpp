@@ -124,6 +124,19 @@ TEST_CASE("HeartbeatWriter: first write at once, state changes promptly, rewrite
   CHECK(read_json(path)["state"] == "stopped");
 }
 
+TEST_CASE("HeartbeatWriter: a host and an error that are not UTF-8 still give valid JSON, with U+FFFD") {
+  Logger log(LogLevel::error);
+  StreamStatus status("jpeg", "printer\xff.lan", 6000);
+  TempDir dir;
+  auto path = dir.path / "hb.json";
+  HeartbeatWriter writer(path.string(), status, log);
+  status.set_error("TLS alert from the printer: \xc3(");
+  writer.finish();
+  auto j = read_json(path);
+  CHECK(j["host"] == "printer\xef\xbf\xbd.lan");
+  CHECK(j["last_error"] == "TLS alert from the printer: \xef\xbf\xbd(");
+}
+
 TEST_CASE("HeartbeatWriter refuses an unwritable path at start with a usage error") {
   Logger log(LogLevel::error);
   StreamStatus status("jpeg", "h", 6000);

@@ -61,10 +61,17 @@ void write_file_atomically(const std::string& path, std::string_view content) {
   }
 }
 
+// Strings in the heartbeat come from outside (the --host text, errors
+// quoting the printer or libavformat) and may not be UTF-8: such bytes are
+// written as U+FFFD instead of making the JSON writer throw.
+std::string HeartbeatWriter::heartbeat_text() const {
+  return heartbeat_json(status_.snapshot()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 HeartbeatWriter::HeartbeatWriter(std::string path, StreamStatus& status, const Logger& log)
     : path_(std::move(path)), status_(status), log_(log) {
   try {
-    write_file_atomically(path_, heartbeat_json(status_.snapshot()).dump());
+    write_file_atomically(path_, heartbeat_text());
   } catch (const std::system_error& e) {
     throw FatalError(ExitCode::usage, fmt::format("--heartbeat: {}", e.what()));
   }
@@ -116,7 +123,7 @@ void HeartbeatWriter::run() {
 
 void HeartbeatWriter::write_once() {
   try {
-    write_file_atomically(path_, heartbeat_json(status_.snapshot()).dump());
+    write_file_atomically(path_, heartbeat_text());
   } catch (const std::exception& e) {
     auto now = std::chrono::steady_clock::now();
     if (last_failure_log_ == std::chrono::steady_clock::time_point{} ||

@@ -58,6 +58,7 @@ class HeartbeatWriter {
  private:
   void run();
   void write_once();
+  std::string heartbeat_text() const;  // the file's content now: one JSON object
 
   std::string path_;
   StreamStatus& status_;

@@ -31,6 +31,9 @@ else
   fi
   # The default configuration's exec: line reads these same variables.
   bambu-stream --check
+  if [ -z "${WEBRTC_CANDIDATE:-}" ]; then
+    log "WEBRTC_CANDIDATE is empty: browsers get the stream over MSE, not WebRTC; set it to this host's LAN IP:8555 in .env"
+  fi
 fi
 
 bambu-stream status --listen "${status_host}:${http_port}" --heartbeat "$BAMBU_HEARTBEAT" &

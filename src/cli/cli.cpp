@@ -243,6 +243,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ->capture_default_str();
   simulate->add_option("--record", sim.record_path, "Testing: write every whole JPEG sent to this file, in order (emptied at start)");
   simulate->add_option("--cert-out", sim.cert_out, "Write the simulator's certificate (PEM) to this file");
+  simulate->add_option("--timing", sim.timing_path,
+                       "Testing: one line per whole frame sent, 'SESSION FRAME MONOTONIC_NS BYTES' (emptied at start)");
   add_verbosity(*simulate, sim_verbose, sim_quiet);
 
   StatusConfig status_config;

@@ -67,6 +67,7 @@ struct SimulateConfig {
   std::uint64_t fault_after = 1;  ///< whole frames sent before the fault
   std::string record_path;        ///< every whole JPEG sent is written here (emptied at start)
   std::string cert_out;           ///< write the certificate (PEM) here
+  std::string timing_path;        ///< per-frame send times are written here (emptied at start); bench/
   LogLevel log_level = LogLevel::info;
 };
 

@@ -74,6 +74,19 @@ def task_cpu_ns(pid):
     return total
 
 
+def pss_kb(pid):
+    """Proportional set size of `pid` in KiB (shared pages split between
+    their users), from /proc/PID/smaps_rollup; 0 if it is gone."""
+    try:
+        with open("/proc/%d/smaps_rollup" % pid) as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def rss_kb(pid, field="VmRSS"):
     """VmRSS (or VmHWM) of `pid` in KiB; 0 if it is gone."""
     try:
@@ -471,11 +484,13 @@ def scale(args, workdir):
         t1 = now_ns()
         rss = [rss_kb(p.pid) for p in procs]
         hwm = [rss_kb(p.pid, "VmHWM") for p in procs]
+        pss = [pss_kb(p.pid) for p in procs]
         alive = sum(1 for p in procs if p.poll() is None)
         result = {
             "ok": alive == n,
             "cpu_percent": (cpu1 - cpu0) / (t1 - t0) * 100,
             "rss_total_mb": sum(rss) / 1024.0,
+            "pss_total_mb": sum(pss) / 1024.0,
             "rss_each_max_mb": max(hwm) / 1024.0,
         }
         log("scale: %s" % summary(result))
@@ -594,6 +609,8 @@ def table(args, stream, first, floor, rtsps_results, scale_result):
     rows.append(("scale: %d processes at 2 fps, total CPU (%% of one core)" % n, fmt(s.get("cpu_percent"), 2),
                  "", "", "", ""))
     rows.append(("scale: %d processes at 2 fps, total RSS (MB)" % n, fmt(s.get("rss_total_mb"), 1), "", "", "", ""))
+    rows.append(("scale: %d processes at 2 fps, total PSS (MB; shared pages counted once)" % n,
+                 fmt(s.get("pss_total_mb"), 1), "", "", "", ""))
     rows.append(("scale: %d processes at 2 fps, peak RSS of one (MB)" % n, fmt(s.get("rss_each_max_mb"), 1),
                  "", "", "< 12 MB", verdict(check(s.get("rss_each_max_mb"), lambda v: v < 12))))
 

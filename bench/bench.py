@@ -124,7 +124,9 @@ class Run:
         self.hwm_read_ns = 0
         # With keep, everything read lands in one buffer allocated (and
         # touched) up front, so that keeping it costs no allocation per read.
-        self.buffer = bytearray(keep)
+        # Without it, every read reuses one 1 MiB scratch buffer.
+        self.keep = keep > 0
+        self.buffer = bytearray(keep if self.keep else 1 << 20)
         self.data = b""
 
     def sample_hwm(self, t_ns):
@@ -154,9 +156,10 @@ class Run:
             ready, _, _ = select.select([self.fd], [], [], max(left, 0.01))
             if not ready:
                 continue
-            if self.total + (1 << 20) > len(self.buffer):
-                self.buffer.extend(bytes(max(len(self.buffer), 1 << 20)))
-            n = os.readv(self.fd, [memoryview(self.buffer)[self.total:self.total + (1 << 20)]])
+            offset = self.total if self.keep else 0
+            if offset + (1 << 20) > len(self.buffer):
+                self.buffer.extend(bytes(len(self.buffer)))
+            n = os.readv(self.fd, [memoryview(self.buffer)[offset:offset + (1 << 20)]])
             t = now_ns()
             if n == 0:
                 break
@@ -168,7 +171,7 @@ class Run:
             if t - self.hwm_read_ns > 20e6:
                 self.sample_hwm(t)
         os.close(self.fd)
-        self.data = memoryview(self.buffer)[:self.total]
+        self.data = memoryview(self.buffer)[:self.total] if self.keep else b""
         _, status, usage = os.wait4(self.proc.pid, 0)
         self.proc.returncode = os.waitstatus_to_exitcode(status)
         self.cpu_total_ns = int((usage.ru_utime + usage.ru_stime) * 1e9)

@@ -422,7 +422,9 @@ def rtsps(args, workdir):
         for i in range(args.runs):
             for name, argv in clients.items():
                 run = Run(argv, stop_after_s=args.rtsps_seconds).drain(timeout_s=30 + args.rtsps_seconds)
-                result = {"ok": run.first_ns is not None and run.cpu_at_stop_ns is not None}
+                # bambu-stream exits 0 on SIGTERM; ffmpeg's 255 is its normal "interrupted".
+                result = {"ok": run.first_ns is not None and run.cpu_at_stop_ns is not None
+                          and (name != "ours" or run.proc.returncode == 0)}
                 if result["ok"]:
                     play = server.play_after(run.start_ns)
                     window_s = (run.stop_ns - run.first_ns) / 1e9
@@ -510,6 +512,10 @@ def scale(args, workdir):
                 p.kill()
                 p.wait()
         sim.stop()
+    failed = [p.returncode for p in procs if p.returncode != 0]
+    if failed:
+        log("scale: %d processes did not exit 0 on SIGTERM: %s" % (len(failed), failed))
+        result["ok"] = False
     return result
 
 

@@ -263,6 +263,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   auto* key_opt = simulate->add_option("--key", sim.key_file, "Testing: the private key (PEM) of --cert");
   cert_opt->needs(key_opt);
   key_opt->needs(cert_opt);
+  simulate->add_option("--timing", sim.timing_path,
+                       "Testing: one line per whole frame sent, 'SESSION FRAME MONOTONIC_NS BYTES' (emptied at start)");
   add_verbosity(*simulate, sim_verbose, sim_quiet);
 
   StatusConfig status_config;

@@ -69,6 +69,7 @@ struct SimulateConfig {
   std::string cert_out;           ///< write the certificate (PEM) here
   std::string cert_file;          ///< serve this certificate (PEM) instead of a fresh self-signed one
   std::string key_file;           ///< the private key (PEM) of cert_file
+  std::string timing_path;        ///< per-frame send times are written here (emptied at start); bench/
   LogLevel log_level = LogLevel::info;
 };
 

@@ -63,7 +63,11 @@ class FrameWriter final : public FrameSink {
   FrameWriter& operator=(const FrameWriter&) = delete;
 
   using FrameSink::post;
-  /// Hands over one whole frame or unit. Never blocks on the fd.
+  /// Hands over one whole frame or unit. Never blocks on the fd: when
+  /// stdout is a pipe, nothing is queued or being written, and the pipe
+  /// provably has room for all of it, the unit is written here, in the
+  /// caller's thread (the usual case; it saves waking the writer thread);
+  /// otherwise it is queued for the writer thread by the Backlog policy.
   void post(std::vector<std::uint8_t> unit, bool keyframe) override;
 
   /// The errno of the write that failed with StopReason::output_failed, else 0.

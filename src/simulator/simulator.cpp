@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -66,6 +67,11 @@ struct Simulator::Impl {
       record.reset(::open(config.record_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
       if (!record) throw std::system_error(errno, std::generic_category(), "--record " + config.record_path);
     }
+    if (!config.timing_path.empty()) {
+      // O_APPEND: sessions write their lines from their own threads.
+      timing.reset(::open(config.timing_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
+      if (!timing) throw std::system_error(errno, std::generic_category(), "--timing " + config.timing_path);
+    }
     if (!config.cert_out.empty()) {
       std::string pem = certificate_pem(certificate.cert.get());
       UniqueFd out(::open(config.cert_out.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
@@ -107,6 +113,20 @@ struct Simulator::Impl {
     if (!record) return;
     std::lock_guard lock(record_mutex);
     write_all_fd(record.get(), jpeg.data(), jpeg.size());
+  }
+
+  // For bench/: when the last byte of a frame (header + payload) was handed
+  // to the kernel, on CLOCK_MONOTONIC (what steady_clock reads on Linux, and
+  // Python's time.monotonic_ns()), so a reader on the same machine can
+  // compute each frame's latency. One write(2) per line.
+  void time_frame(std::uint64_t session, std::uint64_t sent, std::size_t bytes) {
+    if (!timing) return;
+    timespec now{};
+    ::clock_gettime(CLOCK_MONOTONIC, &now);
+    std::string line = std::to_string(session) + ' ' + std::to_string(sent) + ' ' +
+                       std::to_string(std::int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec) + ' ' +
+                       std::to_string(bytes) + '\n';
+    write_all_fd(timing.get(), line.data(), line.size());
   }
 
   // Reads the 80-byte login. Returns false (and says why in `why`) if the
@@ -199,6 +219,7 @@ struct Simulator::Impl {
       }
       std::vector<std::uint8_t> jpeg = make_frame();
       if (!send(tls, frame_bytes(jpeg), why)) return why;
+      time_frame(id, sent, k_frame_header_size + jpeg.size());
       record_frame(jpeg);
       std::uint64_t total = ++frames_sent;
       if (config.frames != 0 && total >= config.frames) {
@@ -286,6 +307,7 @@ struct Simulator::Impl {
   std::uint64_t frame_number = 0;  // guarded by maker_mutex
   std::mutex record_mutex;
   UniqueFd record;
+  UniqueFd timing;  // --timing: O_APPEND, one write(2) per line, so no mutex
   std::mutex slot_mutex;
   std::condition_variable slot_freed;
   int active_sessions = 0;

@@ -14,8 +14,9 @@ namespace bambu {
 
 namespace {
 
-// One TLS record's worth of application data.
-constexpr std::size_t k_buffer_size = 16 * 1024;
+// Four TLS records' worth of application data: what the client reads
+// ahead (transport/tls.cpp) can go to libavformat in one send.
+constexpr std::size_t k_buffer_size = 64 * 1024;
 // How long to wait for the rest of a TLS record once its first bytes are in.
 constexpr auto k_record_wait = std::chrono::milliseconds(50);
 // Longest a write to either side may take before the relay gives up: the
@@ -117,7 +118,17 @@ void TlsRelay::run() {
       printer_->abort();
       break;
     }
-    if (auto why = send_all(local_.get(), buffer.data(), r.bytes, stop_); !why.empty()) {
+    // Take every whole record already read ahead before passing them on:
+    // one send, and one wake-up of libavformat, instead of one per record
+    // (gst-rtsp-server and LIVE555 send each RTP packet in its own record).
+    // A record not yet whole times out at once and is left for later.
+    std::size_t filled = r.bytes;
+    while (filled < buffer.size() && printer_->pending() > 0) {
+      TlsResult more = printer_->read_some(std::span(buffer).subspan(filled), Clock::now(), stop_);
+      if (more.status != TlsStatus::ok) break;  // a failure shows again on the next read
+      filled += more.bytes;
+    }
+    if (auto why = send_all(local_.get(), buffer.data(), filled, stop_); !why.empty()) {
       if (why != "stopped") log_.debug("relay: cannot pass data to libavformat: {}", why);
       break;
     }

@@ -119,7 +119,9 @@ class TlsStream {
   /// -1 once closed. Ownership stays here.
   int fd() const { return fd_.get(); }
   /// Bytes of application data already decrypted and buffered inside
-  /// OpenSSL: readable now although the socket may not poll readable.
+  /// OpenSSL: readable now although the socket may not poll readable. At
+  /// least 1 when a client has read ahead bytes it has not decrypted yet
+  /// (they may hold only part of a record: read_some() may then wait).
   std::size_t pending() const;
 
   /// SHA-256 of the peer's leaf certificate; nullopt if it sent none.

@@ -99,6 +99,16 @@ def rss_kb(pid, field="VmRSS"):
     return 0
 
 
+def terminate(proc):
+    """Stops a process we started: SIGTERM, then SIGKILL after 10 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 class Run:
     """One client process whose stdout we read, timing every read()."""
 
@@ -229,12 +239,7 @@ class Simulator:
         return max(ids) if ids else None
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc)
 
 
 def median(values):
@@ -400,12 +405,7 @@ class RtspsServer:
         return None
 
     def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        terminate(self.proc)
 
 
 def rtsps(args, workdir):

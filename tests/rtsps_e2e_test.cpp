@@ -15,6 +15,7 @@
 #include "simulator/certificate.h"
 #include "support/child_process.h"
 #include "support/e2e.h"
+#include "support/ffprobe.h"
 #include "support/pki.h"
 #include "support/ports.h"
 #include "support/temp_dir.h"
@@ -126,24 +127,6 @@ ChildProcess rtsps_client(const RtspsServer& server, std::vector<std::string> ex
   return client(args);
 }
 
-// ffprobe's JSON about `file` (`what`: e.g. -show_streams).
-json ffprobe(const fs::path& file, std::vector<std::string> what) {
-  std::vector<std::string> argv = {"ffprobe", "-v", "error", "-of", "json"};
-  argv.insert(argv.end(), what.begin(), what.end());
-  argv.push_back(file.string());
-  ChildProcess probe(ChildOptions{argv, {}, {}, true});
-  REQUIRE(probe.wait_for_exit(60s) == 0);
-  Bytes out = probe.stdout_bytes();
-  return json::parse(out.begin(), out.end());
-}
-
-fs::path save(const TempDir& dir, const std::string& name, const Bytes& bytes) {
-  fs::path path = dir.path / name;
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  return path;
-}
-
 // NAL unit types in Annex-B `data`, in order (an independent scan: every
 // 00 00 01 starts a unit).
 std::vector<int> nal_types(const Bytes& data) {
@@ -182,7 +165,7 @@ TEST_CASE("RTSPS to MPEG-TS: whole 188-byte packets from byte 0, PAT first, H.26
   CHECK(synced);
   CHECK((((out[1] & 0x1F) << 8) | out[2]) == 0);  // PID 0: the PAT comes first
 
-  const fs::path ts = save(dir, "out.ts", out);
+  const fs::path ts = save(dir.path, "out.ts", out);
   json streams = ffprobe(ts, {"-count_frames", "-show_streams"})["streams"];
   REQUIRE(streams.size() == 1);
   CHECK(streams[0]["codec_name"] == "h264");
@@ -224,7 +207,7 @@ TEST_CASE("RTSPS to Annex-B: a start code and an SPS first, SPS and PPS before e
   }
   CHECK(idrs >= 3);  // 35 frames with a keyframe every 10
   TempDir dir;
-  json streams = ffprobe(save(dir, "out.h264", out), {"-count_frames", "-show_streams"})["streams"];
+  json streams = ffprobe(save(dir.path, "out.h264", out), {"-count_frames", "-show_streams"})["streams"];
   REQUIRE(streams.size() == 1);
   CHECK(streams[0]["codec_name"] == "h264");
   CHECK(streams[0]["width"] == 640);
@@ -339,7 +322,7 @@ TEST_CASE("RTSPS: the server stopped mid-stream and restarted: the stream resume
   REQUIRE(c.wait_for_stdout(before + 188 * 200, k_wait));
   sigterm_exits_0_within_1s(c);
 
-  const fs::path ts = save(dir, "out.ts", c.stdout_bytes());
+  const fs::path ts = save(dir.path, "out.ts", c.stdout_bytes());
   auto times = packet_times(ts);
   REQUIRE(times.size() > 40);
   bool increasing = true;
@@ -413,7 +396,7 @@ TEST_CASE("RTSPS: frozen printer timestamps are detected, stamped on arrival, wi
   auto c = rtsps_client(server, {"--frames", "30"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   CHECK_THAT(c.stderr_text(), Catch::Contains("warning: the printer's video timestamps do not advance"));
-  auto times = packet_times(save(dir, "out.ts", c.stdout_bytes()));
+  auto times = packet_times(save(dir.path, "out.ts", c.stdout_bytes()));
   REQUIRE(times.size() == 30);
   bool increasing = true;
   for (std::size_t i = 1; i < times.size(); ++i) increasing = increasing && times[i] > times[i - 1];

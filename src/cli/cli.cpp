@@ -220,6 +220,11 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
                  "Encoder: camera seconds between keyframes, at most 2 (late viewers wait at most this)")
       ->check(seconds_in(0, EncoderSettings::k_max_keyframe_interval_s))
       ->capture_default_str();
+  app.add_option("--keyframe-burst", stream.encoder.burst_s,
+                 "Encoder: seconds after the start and each reconnect in which every frame is a keyframe, so a "
+                 "viewer that connects meanwhile sees the next frame")
+      ->check(seconds_in(0, 60, true))
+      ->capture_default_str();
   bool no_empty_pes = false;
   app.add_flag("--no-empty-pes", no_empty_pes,
                "Testing: leave out the empty PES after each MPEG-TS access unit (go2rtc then holds each frame "

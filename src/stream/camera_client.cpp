@@ -89,11 +89,16 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
       }
     }
     Deadline deadline = out.got_frame ? alive + stall_timeout : first_frame_deadline;
-    if (out.got_frame && judged_bad && Clock::now() >= deadline) {
+    auto stall = [&] {
       tls.close(Clock::now() + k_close_grace);
-      return fail(Kind::stalled, fmt::format("stall: no JPEG from {} decoded for {:g} s", endpoint_,
-                                             config_.stall_timeout_s));
-    }
+      return fail(Kind::stalled, judged_bad ? fmt::format("stall: no JPEG from {} decoded for {:g} s", endpoint_,
+                                                          config_.stall_timeout_s)
+                                            : fmt::format("stall: no frame from {} for {:g} s", endpoint_,
+                                                          config_.stall_timeout_s));
+    };
+    // Frames that keep coming but never decode would keep the read below
+    // from ever timing out.
+    if (out.got_frame && judged_bad && Clock::now() >= deadline) return stall();
     TlsResult r = tls.read_some(parser_.window(), deadline, stop_);
     switch (r.status) {
       case TlsStatus::ok: break;
@@ -101,11 +106,8 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
         tls.close(Clock::now() + k_close_grace);
         return fail(Kind::stopped, "stopped");
       case TlsStatus::timed_out:
+        if (out.got_frame) return stall();
         tls.close(Clock::now() + k_close_grace);
-        if (out.got_frame) {
-          return fail(Kind::stalled, fmt::format("stall: no frame from {} for {:g} s", endpoint_,
-                                                 config_.stall_timeout_s));
-        }
         return fail(Kind::no_first_frame,
                     fmt::format("logged in to {}, but no frame arrived within {:.0f} s", endpoint_, budget_s));
       case TlsStatus::failed:

@@ -50,6 +50,13 @@ enum class SimulatorFault {
   stall,           ///< stop sending but keep the connection open
   oversize,        ///< send a header whose size exceeds k_max_frame_size
   non_jpeg,        ///< send one payload that is not a JPEG, then carry on
+  /// Every session: answer the login as Bambu's file-transfer tunnel does on
+  /// port 6000 of the RTSPS models (a 24-byte frame with magic 0x0001013F,
+  /// protocol/file_tunnel.h), then close. Access code not checked.
+  tunnel,
+  /// Every session: accept the login, then send nothing until the client
+  /// leaves, as a P1S does while both camera slots are taken.
+  slots_full,
 };
 
 /// Options of `bambu-stream simulate`.

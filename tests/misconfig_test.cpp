@@ -176,7 +176,7 @@ TEST_CASE("probe: a serial with an unknown prefix falls back to probing, with a 
                                "port is probed\n"));
 }
 
-TEST_CASE("source auto: 322 closed at once, then the file tunnel on 6000: exit 4 with the tunnel line, one login") {
+TEST_CASE("source auto: 322 closed at once or refused, then the file tunnel on 6000: exit 4 with the tunnel line, one login") {
   SimulateConfig sim_config;
   sim_config.listen_port = 0;
   sim_config.access_code = k_code;
@@ -186,32 +186,41 @@ TEST_CASE("source auto: 322 closed at once, then the file tunnel on 6000: exit 4
   Simulator simulator(sim_config, *sim_log.log);
   StopFlag sim_stop;
   std::thread sim_thread([&] { simulator.run(sim_stop); });
-
   ClosingPort closing;
-  StreamConfig config = auto_config();
-  StopFlag stop;
-  std::string error;
-  REQUIRE(probe_source(config, 1s, stop, quiet, error, {closing.port(), simulator.port()}));
-  REQUIRE(config.source == SourceChoice::jpeg);
+  LoopbackPort refused(false);
 
-  TlsContext tls = TlsContext::client(config.tls);
-  CountingSink sink;
-  StreamStatus status("jpeg", config.host, config.port);
-  CameraClient client(config, tls, sink, status, quiet, stop);
-  const auto started = Clock::now();
-  CHECK(client.run(error) == ExitCode::unreachable);
-  CHECK(seconds_between(started, Clock::now()) < 2);  // at once, not at --start-timeout
-  CHECK(error == "port " + std::to_string(simulator.port()) +
-                     " of 127.0.0.1 is this printer's file-transfer service, not a camera: this model streams RTSPS "
-                     "on port 322; switch on \"LAN Only Liveview\" on the printer and use --source rtsps");
-  CHECK(status.state() == StreamState::failed);
-  CHECK(sink.posted == 0);
+  // Each round: the probe's bare TCP connect is one simulator session (no
+  // handshake), the client's one login the next; nothing else follows.
+  int session = 0;
+  for (const std::uint16_t rtsps_port : {closing.port(), refused.port()}) {
+    INFO("port 322 stand-in " << (rtsps_port == closing.port() ? "closes at once" : "refuses"));
+    StreamConfig config = auto_config();
+    StopFlag stop;
+    std::string error;
+    REQUIRE(probe_source(config, 1s, stop, quiet, error, {rtsps_port, simulator.port()}));
+    REQUIRE(config.source == SourceChoice::jpeg);
+
+    TlsContext tls = TlsContext::client(config.tls);
+    CountingSink sink;
+    StreamStatus status("jpeg", config.host, config.port);
+    CameraClient client(config, tls, sink, status, quiet, stop);
+    const auto started = Clock::now();
+    CHECK(client.run(error) == ExitCode::unreachable);
+    CHECK(seconds_between(started, Clock::now()) < 2);  // at once, not at --start-timeout
+    CHECK(error == not_a_camera_message("127.0.0.1", simulator.port()));
+    CHECK(error == "port " + std::to_string(simulator.port()) +
+                       " of 127.0.0.1 is this printer's file-transfer service, not a camera: this model streams "
+                       "RTSPS on port 322; switch on \"LAN Only Liveview\" on the printer and use --source rtsps");
+    CHECK(status.state() == StreamState::failed);
+    CHECK(sink.posted == 0);
+    session += 2;
+  }
 
   sim_stop.request_stop(StopReason::requested);
   sim_thread.join();
   const std::string log = sim_log.text();
-  // The probe's bare TCP connect is session 1 (no handshake); the client's one login is session 2, and no other.
-  CHECK_THAT(log, Catch::Contains("session 2 closed: fault tunnel"));
-  CHECK(log.find("session 3") == std::string::npos);
+  CHECK_THAT(log, Catch::Contains("session 2 closed: fault tunnel") &&
+                      Catch::Contains("session " + std::to_string(session) + " closed: fault tunnel"));
+  CHECK(log.find("session " + std::to_string(session + 1)) == std::string::npos);
   CHECK(closing.connections() == 1);
 }

@@ -75,7 +75,7 @@ TEST_CASE("misconfig: port 6000 of an RTSPS model (the file tunnel): exit 4 at o
   CHECK(all_output(c).find(k_code) == std::string::npos);
 }
 
-TEST_CASE("misconfig: camera slots taken (login accepted, then silence): exit 4 at --start-timeout, naming the viewers") {
+TEST_CASE("misconfig: camera slots taken (login accepted, then silence): exit 4 at --start-timeout, naming viewers") {
   FaultySimulator sim("slots-full");
   auto c = client({"--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port, "--access-code", k_code,
                    "--start-timeout", "1"});

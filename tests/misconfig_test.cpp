@@ -176,7 +176,7 @@ TEST_CASE("probe: a serial with an unknown prefix falls back to probing, with a 
                                "port is probed\n"));
 }
 
-TEST_CASE("source auto: 322 closed at once or refused, then the file tunnel on 6000: exit 4 with the tunnel line, one login") {
+TEST_CASE("source auto: 322 closed at once or refused, then the file tunnel on 6000: exit 4, the tunnel line") {
   SimulateConfig sim_config;
   sim_config.listen_port = 0;
   sim_config.access_code = k_code;

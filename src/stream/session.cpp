@@ -96,7 +96,8 @@ Dialled dial_printer(const StreamConfig& config, const TlsContext& context, Dead
                               endpoint, budget_s));
     case TlsStatus::closed:
       return fail(Kind::handshake_failed,
-                  fmt::format("{} closed the connection before the TLS handshake completed: {}", endpoint, advice.closed));
+                  fmt::format("{} closed the connection before the TLS handshake completed: {}", endpoint,
+                              advice.closed));
     case TlsStatus::failed:
       return fail(Kind::handshake_failed,
                   fmt::format("TLS handshake with {} failed ({}): is this the camera port of a Bambu printer "

@@ -132,7 +132,8 @@ bool probe_source(StreamConfig& config, Clock::duration per_port, const StopFlag
     }
     if (c.result.status != ConnectStatus::connected) continue;
     if (c.source == SourceChoice::rtsps) {
-      const Watched watched = watch_for_close(c.result.fd.get(), std::min(deadline, Clock::now() + k_close_watch), stop);
+      const Deadline watch_until = std::min(deadline, Clock::now() + k_close_watch);
+      const Watched watched = watch_for_close(c.result.fd.get(), watch_until, stop);
       if (watched == Watched::stopped) {
         error.clear();
         return false;

@@ -245,13 +245,13 @@ TEST_CASE("RTSPS: a stream at -v never shows the code, raw or URL-encoded, on st
   }
 }
 
-TEST_CASE("RTSPS: a refused port exits 4 and asks whether LAN liveview is on") {
+TEST_CASE("RTSPS: a refused port exits 4 and names the LAN Only Liveview setting") {
   LoopbackPort refused(false);
   auto c = client({"--host", "127.0.0.1", "--source", "rtsps", "--port", std::to_string(refused.port()),
                    "--access-code", k_code});
   REQUIRE(c.wait_for_exit(k_wait) == 4);
   CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith("error: connection to 127.0.0.1:") &&
-                                              Catch::Contains("is LAN liveview switched on on the printer?"));
+                                              Catch::Contains("switch on \"LAN Only Liveview\" on the printer"));
 }
 
 TEST_CASE("RTSPS: --tls-fingerprint streams on a match and exits 6 on a mismatch before any RTSP request") {

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
@@ -17,6 +18,7 @@
 #include <system_error>
 #include <thread>
 
+#include "protocol/file_tunnel.h"
 #include "protocol/frame_parser.h"
 #include "protocol/jpeg.h"
 #include "protocol/login.h"
@@ -270,6 +272,7 @@ struct Simulator::Impl {
     LoginPacket packet{};
     std::string why;
     if (!read_login(tls, packet, why)) return why;
+    if (config.fault == SimulatorFault::tunnel) return answer_as_tunnel(tls);
     Login login = parse_login_packet(packet);
     if (login.type != k_login_type_start_video || login.user != k_login_user ||
         login.access_code != config.access_code) {
@@ -283,6 +286,11 @@ struct Simulator::Impl {
       int now = ++open;
       ~OpenCount() { --open; }
     } counted{open_sessions};
+    if (config.fault == SimulatorFault::slots_full) {
+      log.info("session {} logged in: fault slots-full: sending nothing, {} open", id, counted.now);
+      idle_until(tls, Clock::time_point::max(), why);
+      return "fault slots-full: " + why;
+    }
     log.info("session {} opened: streaming at {} fps, {} open", id, config.fps, counted.now);
     SimulatorFault fault = SimulatorFault::none;
     if (config.fault != SimulatorFault::none && !fault_used.exchange(true)) fault = config.fault;
@@ -306,6 +314,20 @@ struct Simulator::Impl {
       next += next_interval(interval);
       if (next < Clock::now()) next = Clock::now();  // fell behind: do not burst
     }
+  }
+
+  // The `tunnel` fault: what port 6000 of an X1, P2S, H2 or X2D does with the
+  // camera's login (../shared/docs/port6000-protocol.md): one short frame in
+  // the file tunnel's framing {u32 payload length, u32 magic, u32 sequence,
+  // u32 0}, then the connection closes. The 8-byte payload stands in for the
+  // real answer, whose content no public source gives.
+  std::string answer_as_tunnel(TlsStream& tls) {
+    std::array<std::uint8_t, k_frame_header_size + 8> reply{};
+    encode_frame_header(FrameHeader{8, k_file_tunnel_login_reply, 1, 0},
+                        std::span<std::uint8_t, k_frame_header_size>(reply.data(), k_frame_header_size));
+    std::string why;
+    if (!send(tls, reply, why)) return why;
+    return "fault tunnel: answered the camera login as the file-transfer tunnel, then closed";
   }
 
   // Applies `fault`. Returns the reason the session ends, or nullopt if it
@@ -341,6 +363,8 @@ struct Simulator::Impl {
       case SimulatorFault::undecodable_all:
       case SimulatorFault::resize:
         return std::nullopt;  // frame_for() sends them
+      case SimulatorFault::tunnel:
+      case SimulatorFault::slots_full: break;  // every session, before streaming: stream_to()
     }
     return std::nullopt;
   }

@@ -92,17 +92,6 @@ std::vector<std::pair<int, int>> frame_sizes(const fs::path& file) {
   return out;
 }
 
-// NAL unit types in Annex-B `data`, in order (every 00 00 01 starts one).
-std::vector<int> nal_types(const Bytes& data) {
-  std::vector<int> types;
-  for (std::size_t i = 0; i + 3 < data.size(); ++i) {
-    if (data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1) {
-      types.push_back(data[i + 3] & 0x1F);
-      i += 2;
-    }
-  }
-  return types;
-}
 
 // The process's mapped files contain `name` (e.g. "libavcodec").
 bool maps_library(pid_t pid, const std::string& name) {

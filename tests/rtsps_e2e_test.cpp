@@ -127,18 +127,6 @@ ChildProcess rtsps_client(const RtspsServer& server, std::vector<std::string> ex
   return client(args);
 }
 
-// NAL unit types in Annex-B `data`, in order (an independent scan: every
-// 00 00 01 starts a unit).
-std::vector<int> nal_types(const Bytes& data) {
-  std::vector<int> types;
-  for (std::size_t i = 0; i + 3 < data.size(); ++i) {
-    if (data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1) {
-      types.push_back(data[i + 3] & 0x1F);
-      i += 2;
-    }
-  }
-  return types;
-}
 
 // The packets' presentation times in seconds, in stream order.
 std::vector<double> packet_times(const fs::path& ts) {

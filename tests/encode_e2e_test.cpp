@@ -350,3 +350,31 @@ TEST_CASE("option --bitrate caps the encoded stream once the camera's pace is kn
   CHECK(kbps > 100);         // and still a picture
   CHECK(ffprobe_warnings(save(dir.path, "out.ts", c.stdout_bytes())).empty());
 }
+
+TEST_CASE("simulate --frames-dir: the JPEGs of a folder in name order, looping, a --record capture cut into frames") {
+  TempDir dir;
+  const fs::path frames = dir.path / "frames";
+  fs::create_directory(frames);
+  const Bytes f1 = read_file(k_camera_frames / "frame_001.jpg"), f3 = read_file(k_camera_frames / "frame_003.jpg"),
+              f5 = read_file(k_camera_frames / "frame_005.jpg"), f6 = read_file(k_camera_frames / "frame_006.jpg");
+  REQUIRE_FALSE(f1.empty());
+  save(frames, "b.jpg", f3);
+  save(frames, "a.JPG", f1);
+  Bytes capture = f5;
+  capture.insert(capture.end(), f6.begin(), f6.end());
+  save(frames, "c.mjpeg", capture);  // as `simulate --record` or `--format mjpeg > FILE` writes
+  save(frames, "notes.txt", {'x'});   // not a picture: left out
+  SimulatorProcess sim({"--frames-dir", frames.string()}, "20");
+  auto c = client({"--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--access-code", k_sim_code,
+                   "--frames", "8"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  auto got = bambu::test::split_jpegs(c.stdout_bytes());
+  REQUIRE(got);
+  CHECK(*got == std::vector<Bytes>{f1, f3, f5, f6, f1, f3, f5, f6});
+
+  save(frames, "d.jpg", {0xFF, 0xD8, 0x00});  // not a whole JPEG: refused at start
+  auto bad = client({"simulate", "--listen", "127.0.0.1:0", "--access-code", k_sim_code, "--frames-dir",
+                     frames.string()});
+  CHECK(bad.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(first_line(bad.stderr_text()), Catch::Contains("d.jpg is not whole JPEGs"));
+}

@@ -337,8 +337,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   simulate->add_option("--timing", sim.timing_path,
                        "Testing: one line per whole frame sent, 'SESSION FRAME MONOTONIC_NS BYTES' (emptied at start)");
   simulate->add_option("--frames-dir", sim.frames_dir,
-                       "Serve the .jpg/.jpeg files of this folder in name order, looping, instead of the test "
-                       "pattern (a --record capture split into files works too)")
+                       "Serve the JPEGs of the .jpg, .jpeg and .mjpeg files of this folder in name order, looping, "
+                       "instead of the test pattern (a --record capture works too)")
       ->check(CLI::ExistingDirectory);
   simulate->add_option("--jitter", sim.jitter_ms,
                        "Testing: vary each frame interval at random by up to this many ms either way")

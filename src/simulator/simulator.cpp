@@ -55,35 +55,48 @@ std::vector<std::uint8_t> undecodable_jpeg() {
   return jpeg;
 }
 
-// Most files --frames-dir takes, and the size of each (the protocol's limit).
+// Most frames --frames-dir takes (about 500 MB of camera JPEGs), and the
+// largest file it reads.
 constexpr std::size_t k_max_dir_frames = 10000;
+constexpr std::uintmax_t k_max_dir_file_size = std::uintmax_t{256} << 20;
 
-// The whole JPEGs (.jpg, .jpeg) of `dir`, in name order. Throws
+// The whole JPEGs in the .jpg, .jpeg and .mjpeg files of `dir`, in name
+// order; a file may hold several back to back (a --record capture). Throws
 // std::runtime_error for an unreadable folder, a file over the frame size
-// limit or not a whole JPEG, more than k_max_dir_frames files, or none.
+// limit (4 MiB), a file over 256 MiB or not whole JPEGs, more than
+// k_max_dir_frames frames, or none.
 std::vector<std::vector<std::uint8_t>> load_frames_dir(const std::string& dir) {
   namespace fs = std::filesystem;
   std::vector<fs::path> paths;
   for (const auto& entry : fs::directory_iterator(dir)) {
     auto ext = entry.path().extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (entry.is_regular_file() && (ext == ".jpg" || ext == ".jpeg")) paths.push_back(entry.path());
+    if (entry.is_regular_file() && (ext == ".jpg" || ext == ".jpeg" || ext == ".mjpeg")) paths.push_back(entry.path());
   }
-  if (paths.empty()) throw std::runtime_error("--frames-dir " + dir + ": no .jpg or .jpeg files");
+  if (paths.empty()) throw std::runtime_error("--frames-dir " + dir + ": no .jpg, .jpeg or .mjpeg files");
   if (paths.size() > k_max_dir_frames) {
     throw std::runtime_error("--frames-dir " + dir + ": more than " + std::to_string(k_max_dir_frames) + " files");
   }
   std::sort(paths.begin(), paths.end());
   std::vector<std::vector<std::uint8_t>> frames;
   for (const auto& path : paths) {
-    if (fs::file_size(path) > k_max_frame_size) {
-      throw std::runtime_error("--frames-dir: " + path.string() + " is over the 4 MiB frame limit");
+    if (fs::file_size(path) > k_max_dir_file_size) {
+      throw std::runtime_error("--frames-dir: " + path.string() + " is over 256 MiB");
     }
     std::ifstream in(path, std::ios::binary);
-    std::vector<std::uint8_t> jpeg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (!in.good() && !in.eof()) throw std::runtime_error("--frames-dir: cannot read " + path.string());
-    if (!is_whole_jpeg(jpeg)) throw std::runtime_error("--frames-dir: " + path.string() + " is not a whole JPEG");
-    frames.push_back(std::move(jpeg));
+    for (auto jpeg : split_jpeg_sequence(bytes)) {  // a --record capture holds many
+      if (!is_whole_jpeg(jpeg)) throw std::runtime_error("--frames-dir: " + path.string() + " is not whole JPEGs");
+      if (jpeg.size() > k_max_frame_size) {
+        throw std::runtime_error("--frames-dir: " + path.string() + " holds a JPEG over the 4 MiB frame limit");
+      }
+      if (frames.size() == k_max_dir_frames) {
+        throw std::runtime_error("--frames-dir " + dir + ": more than " + std::to_string(k_max_dir_frames) +
+                                 " frames");
+      }
+      frames.emplace_back(jpeg.begin(), jpeg.end());
+    }
   }
   return frames;
 }

@@ -881,7 +881,8 @@ def go2rtc_on_demand(args, workdir):
                 for path in (hb[key], timing):
                     if os.path.exists(path):
                         os.unlink(path)
-                r = rtsp_play(go2rtc.url(stream), ["--keyframes", "1"], timeout_s=20)
+                # ffmpeg probes the MJPEG for about 20 frames before it encodes: 20 s at 1 fps.
+                r = rtsp_play(go2rtc.url(stream), ["--keyframes", "1"], timeout_s=20 if name == "ours" else 45)
                 first = next((f for f in r["frames"] if f[2]), None)
                 results[name].append((first[0] - r["start_ns"]) / 1e9 if first else None)
                 if name == "ours":

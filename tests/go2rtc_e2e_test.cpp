@@ -93,6 +93,20 @@ std::string exec_stream(const std::string& name, const fs::path& dir, const std:
   return "streams:\n  " + name + ": " + line + "#killsignal=15#killtimeout=5\n";
 }
 
+// camera-720p from `simulate` at `fps`, and go2rtc running bambu-stream
+// (--source jpeg --format mpegts) on it as the stream p1s, with its
+// --heartbeat and --timing files in `dir`.
+struct JpegUnderGo2rtc {
+  Camera camera;
+  TempDir dir;
+  Go2rtc go2rtc;
+  JpegUnderGo2rtc(const std::string& fps, std::vector<std::string> camera_options = {})
+      : camera(fps, std::move(camera_options)),
+        dir("go2rtc-jpeg"),
+        go2rtc(exec_stream("p1s", dir.path, {"--port", camera.port(), "--source", "jpeg", "--format", "mpegts"})) {}
+  std::string url() const { return go2rtc.rtsp_url("p1s"); }
+};
+
 json heartbeat(const fs::path& path) { return json::parse(read_file(path), nullptr, false); }
 
 // Waits until bambu-stream has written at least `n` units (its --timing).
@@ -137,16 +151,14 @@ void check_frame_to_client(const std::vector<WrittenUnit>& units, const RtspResu
 
 TEST_CASE("go2rtc: the encoded H.264 over go2rtc's RTSP decodes as 1280x720 Constrained Baseline yuv420p") {
   skip_unless_ready();
-  Camera camera("5");
-  TempDir dir("go2rtc-decode");
-  Go2rtc go2rtc(exec_stream("p1s", dir.path, {"--port", camera.port(), "--source", "jpeg", "--format", "mpegts"}));
-  RtspClient client(go2rtc.rtsp_url("p1s"), {"--frames", "15", "--timeout", "20", "--annexb",
-                                             (dir.path / "got.h264").string()});
+  JpegUnderGo2rtc s("5");
+  RtspClient client(s.url(), {"--frames", "15", "--timeout", "20", "--annexb",
+                                             (s.dir.path / "got.h264").string()});
   const RtspResult r = client.result();
-  INFO("go2rtc log:\n" << go2rtc.log());
+  INFO("go2rtc log:\n" << s.go2rtc.log());
   REQUIRE(r.end == "frames");
   CHECK(r.frames.front().keyframe);  // the first frame a client gets can be decoded
-  const json streams = ffprobe(dir.path / "got.h264", {"-count_frames", "-show_streams"})["streams"];
+  const json streams = ffprobe(s.dir.path / "got.h264", {"-count_frames", "-show_streams"})["streams"];
   REQUIRE(streams.size() == 1);
   CHECK(streams[0]["codec_name"] == "h264");
   CHECK(streams[0]["profile"] == "Constrained Baseline");
@@ -154,7 +166,7 @@ TEST_CASE("go2rtc: the encoded H.264 over go2rtc's RTSP decodes as 1280x720 Cons
   CHECK(streams[0]["height"] == 720);
   CHECK(streams[0]["pix_fmt"] == "yuv420p");
   CHECK(streams[0]["nb_read_frames"] == "15");
-  CHECK(ffprobe_warnings(dir.path / "got.h264") == "");
+  CHECK(ffprobe_warnings(s.dir.path / "got.h264") == "");
 }
 
 TEST_CASE("go2rtc: bambu-stream's own MPEG-TS, empty PES included, is read by ffprobe with no warning") {
@@ -177,23 +189,21 @@ TEST_CASE("go2rtc: bambu-stream's own MPEG-TS, empty PES included, is read by ff
 
 TEST_CASE("go2rtc: stops bambu-stream with SIGTERM when the last client leaves, and it exits 0") {
   skip_unless_ready();
-  Camera camera("5");
-  TempDir dir("go2rtc-stop");
-  Go2rtc go2rtc(exec_stream("p1s", dir.path, {"--port", camera.port(), "--source", "jpeg", "--format", "mpegts"}));
-  RtspClient client(go2rtc.rtsp_url("p1s"), {"--seconds", "2", "--timeout", "20"});
+  JpegUnderGo2rtc s("5");
+  RtspClient client(s.url(), {"--seconds", "2", "--timeout", "20"});
   const RtspResult r = client.result();
   const auto left = std::chrono::steady_clock::now();
-  INFO("go2rtc log:\n" << go2rtc.log());
+  INFO("go2rtc log:\n" << s.go2rtc.log());
   REQUIRE(r.end == "seconds");
   REQUIRE(!r.frames.empty());
-  const json running = heartbeat(dir.path / "hb.json");
+  const json running = heartbeat(s.dir.path / "hb.json");
   REQUIRE(running.is_object());
   const int pid = running["pid"].get<int>();
   // Stopped: the final heartbeat (written after the signal, on the way to
   // exit 0), then the pid gone (go2rtc reaped it).
   json hb;
   while (std::chrono::steady_clock::now() < left + 10s) {
-    hb = heartbeat(dir.path / "hb.json");
+    hb = heartbeat(s.dir.path / "hb.json");
     if (hb.is_object() && hb["state"] == "stopped" && ::kill(pid, 0) != 0 && errno == ESRCH) break;
     std::this_thread::sleep_for(20ms);
   }
@@ -203,7 +213,7 @@ TEST_CASE("go2rtc: stops bambu-stream with SIGTERM when the last client leaves, 
   CHECK(hb["last_error"].is_null());
   CHECK(::kill(pid, 0) != 0);
   CHECK(took < 5);  // before go2rtc's killtimeout=5 would have sent SIGKILL
-  const std::string log = go2rtc.log();
+  const std::string log = s.go2rtc.log();
   CHECK(log.find("kill with signal=15") != std::string::npos);
   CHECK(log.find(" ERR ") == std::string::npos);
   CHECK(log.find(" WRN ") == std::string::npos);
@@ -211,19 +221,17 @@ TEST_CASE("go2rtc: stops bambu-stream with SIGTERM when the last client leaves, 
 
 TEST_CASE("go2rtc: a client joining a running stream 10 s late gets a keyframe within the interval + 0.5 s") {
   skip_unless_ready();
-  Camera camera("5", {"--jitter", "30"});
-  TempDir dir("go2rtc-late");
-  Go2rtc go2rtc(exec_stream("p1s", dir.path, {"--port", camera.port(), "--source", "jpeg", "--format", "mpegts"}));
-  RtspClient first(go2rtc.rtsp_url("p1s"), {"--seconds", "15", "--timeout", "40"});
-  const auto units = wait_for_units(dir.path / "timing", 1, 20s);
+  JpegUnderGo2rtc s("5", {"--jitter", "30"});
+  RtspClient first(s.url(), {"--seconds", "15", "--timeout", "40"});
+  const auto units = wait_for_units(s.dir.path / "timing", 1, 20s);
   REQUIRE(!units.empty());
   // 10 s after bambu-stream's first frame, well past its start-up burst.
   std::this_thread::sleep_until(std::chrono::steady_clock::time_point(std::chrono::nanoseconds(units[0].written_ns)) +
                                 10s);
-  RtspClient late(go2rtc.rtsp_url("p1s"), {"--keyframes", "1", "--timeout", "10"});
+  RtspClient late(s.url(), {"--keyframes", "1", "--timeout", "10"});
   const RtspResult l = late.result();
   const RtspResult f = first.result();
-  INFO("go2rtc log:\n" << go2rtc.log());
+  INFO("go2rtc log:\n" << s.go2rtc.log());
   REQUIRE(l.end == "keyframes");
   const double wait_s = static_cast<double>(l.first_keyframe()->recv_ns - l.play_ns) / 1e9;
   std::fprintf(stderr, "late join: keyframe %.3f s after PLAY, after %zu other frames\n", wait_s, l.frames.size() - 1);
@@ -245,15 +253,13 @@ TEST_CASE("go2rtc: a client joining a running stream 10 s late gets a keyframe w
 
 TEST_CASE("go2rtc: on an on-demand start at 1 fps the first decodable frame reaches the client within 2 s") {
   skip_unless_ready();
-  Camera camera("1");
-  TempDir dir("go2rtc-ondemand");
-  Go2rtc go2rtc(exec_stream("p1s", dir.path, {"--port", camera.port(), "--source", "jpeg", "--format", "mpegts"}));
-  RtspClient client(go2rtc.rtsp_url("p1s"), {"--keyframes", "1", "--timeout", "10"});
+  JpegUnderGo2rtc s("1");
+  RtspClient client(s.url(), {"--keyframes", "1", "--timeout", "10"});
   const RtspResult r = client.result();
-  INFO("go2rtc log:\n" << go2rtc.log());
+  INFO("go2rtc log:\n" << s.go2rtc.log());
   REQUIRE(r.end == "keyframes");
   const double first_s = static_cast<double>(r.first_keyframe()->recv_ns - r.start_ns) / 1e9;
-  const auto units = read_timing(dir.path / "timing");
+  const auto units = read_timing(s.dir.path / "timing");
   REQUIRE(!units.empty());
   // What the start-up burst must cover: bambu-stream's first unit to PLAY.
   std::fprintf(stderr, "on-demand at 1 fps: first decodable frame %.3f s after the client's start; "
@@ -263,14 +269,12 @@ TEST_CASE("go2rtc: on an on-demand start at 1 fps the first decodable frame reac
 
 TEST_CASE("go2rtc: a camera-720p frame written by bambu-stream (jpeg path) reaches go2rtc's RTSP client within 50 ms") {
   skip_unless_ready();
-  Camera camera("5", {"--jitter", "40"});
-  TempDir dir("go2rtc-latency");
-  Go2rtc go2rtc(exec_stream("p1s", dir.path, {"--port", camera.port(), "--source", "jpeg", "--format", "mpegts"}));
-  RtspClient client(go2rtc.rtsp_url("p1s"), {"--seconds", "6", "--timeout", "30"});
+  JpegUnderGo2rtc s("5", {"--jitter", "40"});
+  RtspClient client(s.url(), {"--seconds", "6", "--timeout", "30"});
   const RtspResult r = client.result();
-  INFO("go2rtc log:\n" << go2rtc.log());
+  INFO("go2rtc log:\n" << s.go2rtc.log());
   REQUIRE(r.end == "seconds");
-  check_frame_to_client(wait_for_units(dir.path / "timing", 1, 5s), r);
+  check_frame_to_client(wait_for_units(s.dir.path / "timing", 1, 5s), r);
 }
 
 TEST_CASE("go2rtc: a camera-720p frame written by bambu-stream (rtsps path) reaches go2rtc's RTSP client within 50 ms") {

@@ -140,66 +140,58 @@ class Client:
         self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
         sent = time.monotonic_ns()
         while True:
-            response = self.response(skip_interleaved=True)
-            if response is not None and response[1].get("cseq") == str(self.cseq):
-                status, headers_, body = response
+            status, headers_, body = self.response()
+            if headers_.get("cseq") == str(self.cseq):
                 if not status.startswith("RTSP/1.0 200"):
                     raise RtspError("%s: %s" % (method, status))
                 return headers_, body, sent
 
-    def response(self, skip_interleaved):
-        """One RTSP response (status, headers, body) from the buffer, reading
-        as needed; interleaved data before it is skipped."""
+    def item(self):
+        """The next whole item in the buffer, taken out of it: ("data",
+        channel, payload) for interleaved data, ("reply", status line,
+        headers, body) for an RTSP message; None until one is whole."""
+        if self.buffer[:1] == b"$":
+            if len(self.buffer) < 4:
+                return None
+            size = int.from_bytes(self.buffer[2:4], "big")
+            if len(self.buffer) < 4 + size:
+                return None
+            item = ("data", self.buffer[1], bytes(self.buffer[4:4 + size]))
+            del self.buffer[:4 + size]
+            return item
+        end = self.buffer.find(b"\r\n\r\n")
+        if end < 0:
+            return None
+        head = self.buffer[:end].decode("latin-1").split("\r\n")
+        headers = {}
+        for line in head[1:]:
+            name, _, value = line.partition(":")
+            headers[name.strip().lower()] = value.strip()
+        length = int(headers.get("content-length", "0"))
+        if len(self.buffer) < end + 4 + length:
+            return None
+        body = bytes(self.buffer[end + 4:end + 4 + length]).decode("latin-1")
+        del self.buffer[:end + 4 + length]
+        return ("reply", head[0], headers, body)
+
+    def response(self):
+        """The next RTSP reply (status, headers, body), reading as needed;
+        interleaved data before it is dropped."""
         while True:
-            while self.buffer[:1] == b"$":
-                if len(self.buffer) < 4:
-                    break
-                size = int.from_bytes(self.buffer[2:4], "big")
-                if len(self.buffer) < 4 + size:
-                    break
-                del self.buffer[:4 + size]
-            end = self.buffer.find(b"\r\n\r\n")
-            if self.buffer[:1] != b"$" and end >= 0:
-                head = self.buffer[:end].decode("latin-1").split("\r\n")
-                headers = {}
-                for line in head[1:]:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
-                length = int(headers.get("content-length", "0"))
-                if len(self.buffer) >= end + 4 + length:
-                    body = bytes(self.buffer[end + 4:end + 4 + length]).decode("latin-1")
-                    del self.buffer[:end + 4 + length]
-                    return head[0], headers, body
-            self.fill()
+            item = self.item()
+            if item is None:
+                self.fill()
+            elif item[0] == "reply":
+                return item[1:]
 
     def interleaved(self, on_packet):
         """Reads interleaved packets for ever, calling on_packet(channel,
-        payload, recv ns) for each; other data (RTSP replies) is skipped."""
+        payload, recv ns) for each; RTSP replies are skipped."""
         while True:
             t = self.fill()
-            while True:
-                if self.buffer[:1] == b"$":
-                    if len(self.buffer) < 4:
-                        break
-                    size = int.from_bytes(self.buffer[2:4], "big")
-                    if len(self.buffer) < 4 + size:
-                        break
-                    channel = self.buffer[1]
-                    payload = bytes(self.buffer[4:4 + size])
-                    del self.buffer[:4 + size]
-                    on_packet(channel, payload, t)
-                elif self.buffer:
-                    end = self.buffer.find(b"\r\n\r\n")
-                    if end < 0:
-                        break
-                    head = self.buffer[:end].decode("latin-1")
-                    m = re.search(r"(?im)^content-length:\s*(\d+)", head)
-                    total = end + 4 + (int(m.group(1)) if m else 0)
-                    if len(self.buffer) < total:
-                        break
-                    del self.buffer[:total]
-                else:
-                    break
+            for item in iter(self.item, None):
+                if item[0] == "data":
+                    on_packet(item[1], item[2], t)
 
 
 def sdp_video(sdp, base):

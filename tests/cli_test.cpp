@@ -155,7 +155,12 @@ TEST_CASE("the source follows --source, then the serial, then --format, else a p
   CHECK(with({"--serial", "00M1", "--source", "jpeg"}).port == 6000);
   // auto, no known serial: --format decides, else it is left to the probe.
   CHECK(with({"--format", "mjpeg"}).source == SourceChoice::jpeg);
-  CHECK(with({"--format", "mpegts"}).source == SourceChoice::rtsps);
+  // mpegts and h264 fit both cameras (remuxed or encoded): only the probe can tell.
+  CHECK(with({"--format", "mpegts"}).source == SourceChoice::automatic);
+  CHECK(with({"--format", "h264"}).format == OutputFormat::h264);
+  // jpeg with mpegts or h264: the JPEGs are encoded.
+  CHECK(with({"--source", "jpeg", "--format", "mpegts"}).format == OutputFormat::mpegts);
+  CHECK(with({"--serial", "01P00A0", "--format", "h264"}).source == SourceChoice::jpeg);
   auto probe = with({"--serial", "ZZZ"});
   CHECK(probe.source == SourceChoice::automatic);
   CHECK(probe.port == 0);
@@ -165,12 +170,8 @@ TEST_CASE("the source follows --source, then the serial, then --format, else a p
 
 TEST_CASE("a --format that does not fit the source is a usage error") {
   CleanEnv env;
-  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--source", "jpeg", "--format", "mpegts"}),
-             Catch::Contains("--format mpegts needs an RTSPS camera"));
   CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--source", "rtsps", "--format", "mjpeg"}),
              Catch::Contains("never re-encodes"));
-  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--serial", "01P00A0", "--format", "h264"}),
-             Catch::Contains("--format h264 needs an RTSPS camera"));
   CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--source", "jpeg", "--wallclock-timestamps"}),
              Catch::Contains("for the RTSPS camera"));
   CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--port", "6000"}),
@@ -213,4 +214,55 @@ TEST_CASE("simulate options") {
   CHECK_THAT(usage_error({"simulate", "--listen", "127.0.0.1", "--access-code", "12345678"}),
              Catch::Contains("HOST:PORT"));
   CHECK_FALSE(usage_error({"simulate"}).empty());  // --access-code is required
+}
+
+TEST_CASE("encoder options: defaults, values, environment and bounds") {
+  CleanEnv env;
+  auto d = stream({"--host", "h", "--access-code", "12345678", "--source", "jpeg", "--format", "mpegts"});
+  CHECK(d.encoder.encoder == "libx264");
+  CHECK(d.encoder.bitrate_kbps == 0);
+  CHECK(d.encoder.quality == EncoderSettings::k_default_quality);
+  CHECK(d.encoder.keyframe_interval_s == 2);
+  CHECK(d.empty_pes);
+  CHECK(d.timing_path.empty());
+  auto c = stream({"--host", "h", "--access-code", "12345678", "--source", "jpeg", "--format", "h264", "--encoder",
+                   "h264_v4l2m2m", "--bitrate", "800", "--quality", "28", "--keyframe-interval", "0.5",
+                   "--no-empty-pes", "--timing", "/tmp/t.txt"});
+  CHECK(c.encoder.encoder == "h264_v4l2m2m");
+  CHECK(c.encoder.bitrate_kbps == 800);
+  CHECK(c.encoder.quality == 28);
+  CHECK(c.encoder.keyframe_interval_s == 0.5);
+  CHECK_FALSE(c.empty_pes);
+  CHECK(c.timing_path == "/tmp/t.txt");
+  ::setenv("BAMBU_ENCODER", "libopenh264", 1);
+  CHECK(stream({"--host", "h", "--access-code", "12345678"}).encoder.encoder == "libopenh264");
+  ::unsetenv("BAMBU_ENCODER");
+  for (const char* bad : {"49", "100001", "-1", "fast"}) {
+    CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--bitrate", bad}),
+               Catch::Contains("--bitrate"));
+  }
+  for (const char* bad : {"-1", "52", "x"}) {
+    CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--quality", bad}),
+               Catch::Contains("--quality"));
+  }
+  for (const char* bad : {"0", "2.5", "nan"}) {
+    CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--keyframe-interval", bad}),
+               Catch::Contains("--keyframe-interval"));
+  }
+}
+
+TEST_CASE("simulate: --frames-dir must be a folder, --jitter is bounded") {
+  CleanEnv env;
+  auto s = std::get<SimulateConfig>(
+      parse({"simulate", "--access-code", "12345678", "--frames-dir", "/tmp", "--jitter", "40", "--fault",
+             "undecodable-all"})
+          .command);
+  CHECK(s.frames_dir == "/tmp");
+  CHECK(s.jitter_ms == 40);
+  CHECK(s.fault == SimulatorFault::undecodable_all);
+  CHECK(std::get<SimulateConfig>(parse({"simulate", "--access-code", "12345678", "--fault", "resize"}).command).fault ==
+        SimulatorFault::resize);
+  CHECK_THAT(usage_error({"simulate", "--access-code", "12345678", "--frames-dir", "/nonexistent/dir"}),
+             Catch::Contains("--frames-dir"));
+  CHECK_THAT(usage_error({"simulate", "--access-code", "12345678", "--jitter", "-5"}), Catch::Contains("--jitter"));
 }

@@ -41,6 +41,14 @@ nlohmann::json heartbeat(StreamState state, std::chrono::milliseconds age, std::
   s.skipped = 1;
   s.fps = 1.49;
   s.reconnects = 3;
+  s.format = "mpegts";
+  s.codec = "h264";
+  s.encoder = "libx264";
+  s.frames_encoded = 120;
+  s.encode_ms_last = 6.5;
+  s.encode_ms_mean = 7.25;
+  s.decode_failures = 4;
+  s.bitrate_kbps = 321.5;
   s.last_error = std::move(last_error);
   return heartbeat_json(s);
 }
@@ -226,13 +234,34 @@ TEST_CASE("metrics: up, counters and fps from the heartbeat, in Prometheus text 
         "# HELP bambu_stream_reconnects_total Sessions dialled after the first by the current process.\n"
         "# TYPE bambu_stream_reconnects_total counter\n"
         "bambu_stream_reconnects_total 3\n"
-        "# HELP bambu_stream_dropped_frames_total Frames dropped because stdout's reader was too slow, by the "
-        "current process.\n"
+        "# HELP bambu_stream_dropped_frames_total Frames dropped because stdout's reader, or the encoder, was too "
+        "slow, by the current process.\n"
         "# TYPE bambu_stream_dropped_frames_total counter\n"
         "bambu_stream_dropped_frames_total 2\n"
         "# HELP bambu_stream_fps Frames written per second over the last 10 s.\n"
         "# TYPE bambu_stream_fps gauge\n"
-        "bambu_stream_fps 1.49\n");
+        "bambu_stream_fps 1.49\n"
+        "# HELP bambu_stream_skipped_frames_total Camera payloads skipped because they were not whole JPEGs.\n"
+        "# TYPE bambu_stream_skipped_frames_total counter\n"
+        "bambu_stream_skipped_frames_total 1\n"
+        "# HELP bambu_stream_frames_encoded_total JPEGs encoded to H.264 by the current process.\n"
+        "# TYPE bambu_stream_frames_encoded_total counter\n"
+        "bambu_stream_frames_encoded_total 120\n"
+        "# HELP bambu_stream_decode_failures_total JPEGs that did not decode, skipped by the encoder.\n"
+        "# TYPE bambu_stream_decode_failures_total counter\n"
+        "bambu_stream_decode_failures_total 4\n"
+        "# HELP bambu_stream_encode_ms_last Milliseconds the last JPEG took to decode and encode.\n"
+        "# TYPE bambu_stream_encode_ms_last gauge\n"
+        "bambu_stream_encode_ms_last 6.5\n"
+        "# HELP bambu_stream_encode_ms_mean Mean milliseconds per JPEG to decode and encode.\n"
+        "# TYPE bambu_stream_encode_ms_mean gauge\n"
+        "bambu_stream_encode_ms_mean 7.25\n"
+        "# HELP bambu_stream_bitrate_kbps Mean kbit/s written to stdout since the first frame.\n"
+        "# TYPE bambu_stream_bitrate_kbps gauge\n"
+        "bambu_stream_bitrate_kbps 321.5\n"
+        "# HELP bambu_stream_info What stdout carries: output format, codec and H.264 encoder.\n"
+        "# TYPE bambu_stream_info gauge\n"
+        "bambu_stream_info{format=\"mpegts\",codec=\"h264\",encoder=\"libx264\"} 1\n");
 }
 
 TEST_CASE("metrics: a stale heartbeat is down but keeps its last counts; a missing one has only up 0") {

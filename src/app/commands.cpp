@@ -1,3 +1,4 @@
+#include <fcntl.h>
 #include <openssl/rand.h>
 #include <unistd.h>
 
@@ -12,11 +13,15 @@
 #include "app/commands.h"
 #include "core/log.h"
 #include "heartbeat/heartbeat.h"
+#include "media/encoding_sink.h"
+#include "media/h264_encoder.h"
+#include "media/libav.h"
 #include "output/frame_writer.h"
 #include "simulator/simulator.h"
 #include "stream/camera_client.h"
 #include "stream/rtsps_client.h"
 #include "stream/source.h"
+#include "transport/socket.h"
 
 namespace bambu {
 
@@ -97,14 +102,37 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
     status.set_endpoint(std::string(to_string(config.source)), config.host, config.port);
   }
   if (config.source != SourceChoice::automatic) {
+    // The port-6000 JPEGs as H.264: camera client -> EncodingSink -> writer.
+    const bool encode = config.source == SourceChoice::jpeg && is_h264(config.format);
+    std::optional<LibavLogRoute> libav_log;
+    if (encode) {
+      libav_log.emplace(log);
+      try {
+        check_encoder(config.encoder);  // a bad --encoder fails now, before any connection
+      } catch (const EncoderUnavailable& e) {
+        status.set_state(StreamState::failed, e.what());
+        if (heartbeat) heartbeat->finish();
+        throw FatalError(ExitCode::usage, e.what());
+      }
+    }
+    UniqueFd timing;
+    if (!config.timing_path.empty()) {
+      timing.reset(::open(config.timing_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
+      if (!timing) throw FatalError(ExitCode::usage, fmt::format("--timing {}: {}", config.timing_path,
+                                                                 std::strerror(errno)));
+    }
+    status.set_output(std::string(to_string(config.format)), "");
     const Backlog backlog = config.format == OutputFormat::mjpeg ? Backlog::newest_frame : Backlog::until_keyframe;
-    FrameWriter writer(STDOUT_FILENO, config.frames, status, stop, backlog);
+    FrameWriter writer(STDOUT_FILENO, config.frames, status, stop, backlog, timing.get());
+    std::optional<EncodingSink> encoder;
     try {
+      if (encode) encoder.emplace(config.encoder, config.format, config.empty_pes, writer, status, log, stop);
+      FrameSink& sink = encoder ? static_cast<FrameSink&>(*encoder) : writer;
       if (config.source == SourceChoice::rtsps) {
-        RtspsClient client(config, tls, writer, status, log, stop);
+        RtspsClient client(config, tls, sink, status, log, stop);
         code = client.run(error);
       } else {
-        CameraClient client(config, tls, writer, status, log, stop);
+        CameraClient client(config, tls, sink, status, log, stop);
         code = client.run(error);
       }
     } catch (const std::exception& e) {
@@ -112,10 +140,15 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
       status.set_state(StreamState::failed, std::string("internal error: ") + e.what());
       throw;
     }
+    if (encoder) encoder->finish();
     writer.finish(k_drain_grace);
     if (stop.reason() == StopReason::output_failed) {
       code = ExitCode::internal;
       error = fmt::format("cannot write the video to stdout: {}", std::strerror(writer.error()));
+      status.set_state(StreamState::failed, error);
+    } else if (stop.reason() == StopReason::encoder_failed) {
+      code = ExitCode::internal;
+      error = encoder->error();
       status.set_state(StreamState::failed, error);
     }
   }
@@ -134,7 +167,7 @@ ExitCode run_simulate(const SimulateConfig& config, StopFlag& stop) {
   std::optional<Simulator> simulator;
   try {
     simulator.emplace(config, log);
-  } catch (const std::system_error& e) {
+  } catch (const std::runtime_error& e) {
     // A taken port or an unwritable --record/--cert-out: the user's to fix.
     throw FatalError(ExitCode::usage, e.what());
   }

@@ -204,6 +204,28 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ->capture_default_str();
   app.add_flag("--wallclock-timestamps", stream.wallclock_timestamps,
                "rtsps: stamp packets on arrival, for firmware whose timestamps do not advance");
+  app.add_option("--encoder", stream.encoder.encoder,
+                 "jpeg source, --format mpegts/h264: the libavcodec H.264 encoder (only libx264 is tested; "
+                 "e.g. h264_v4l2m2m on a Raspberry Pi 4)")
+      ->envname("BAMBU_ENCODER")
+      ->capture_default_str();
+  app.add_option("--bitrate", stream.encoder.bitrate_kbps, "Encoder: cap the H.264 bitrate at KBPS kbit/s (default: none)")
+      ->check(CLI::Range(EncoderSettings::k_min_bitrate_kbps, EncoderSettings::k_max_bitrate_kbps)
+                  .description("KBPS in 50..100000"));
+  app.add_option("--quality", stream.encoder.quality,
+                 "Encoder: quality as libx264's CRF (0 best .. 51 smallest), or the encoder's nearest equivalent")
+      ->check(CLI::Range(0, EncoderSettings::k_max_quality).description("CRF in 0..51"))
+      ->capture_default_str();
+  app.add_option("--keyframe-interval", stream.encoder.keyframe_interval_s,
+                 "Encoder: camera seconds between keyframes, at most 2 (late viewers wait at most this)")
+      ->check(seconds_in(0, EncoderSettings::k_max_keyframe_interval_s))
+      ->capture_default_str();
+  bool no_empty_pes = false;
+  app.add_flag("--no-empty-pes", no_empty_pes,
+               "Testing: leave out the empty PES after each MPEG-TS access unit (go2rtc then holds each frame "
+               "until the next)");
+  app.add_option("--timing", stream.timing_path,
+                 "Testing: one line per unit written to stdout, 'MONOTONIC_NS BYTES KEYFRAME' (emptied at start)");
   app.add_option("--frames", stream.frames, "Stop after N frames and exit 0 (1 = snapshot)");
   app.add_option("--heartbeat", stream.heartbeat_path, "Keep a JSON status file here (see README)")
       ->envname("BAMBU_HEARTBEAT");
@@ -235,7 +257,10 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
                                                      {"drop-mid-frame", SimulatorFault::drop_mid_frame},
                                                      {"stall", SimulatorFault::stall},
                                                      {"oversize", SimulatorFault::oversize},
-                                                     {"non-jpeg", SimulatorFault::non_jpeg}};
+                                                     {"non-jpeg", SimulatorFault::non_jpeg},
+                                                     {"undecodable", SimulatorFault::undecodable},
+                                                     {"undecodable-all", SimulatorFault::undecodable_all},
+                                                     {"resize", SimulatorFault::resize}};
   auto* simulate = app.add_subcommand("simulate", "Run a fake P1/A1 camera (port-6000 protocol) to test with");
   simulate->footer("Port 0 picks a free port; the address is logged as 'listening on HOST:PORT'.");
   simulate->add_option("--listen", listen, "Address to listen on, HOST:PORT")->capture_default_str();
@@ -252,7 +277,9 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
   simulate->add_option("--fault", fault,
-                       "Testing: break the first session: drop-mid-frame, stall, oversize, non-jpeg")
+                       "Testing: break the first session: drop-mid-frame, stall, oversize, non-jpeg, undecodable (one JPEG "
+                       "that does not decode), undecodable-all (only such from then on), resize (half size from "
+                       "then on)")
       ->transform(CLI::IsMember(faults));
   simulate->add_option("--fault-after", sim.fault_after, "Testing: whole frames sent before the fault")
       ->capture_default_str();
@@ -265,6 +292,14 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   key_opt->needs(cert_opt);
   simulate->add_option("--timing", sim.timing_path,
                        "Testing: one line per whole frame sent, 'SESSION FRAME MONOTONIC_NS BYTES' (emptied at start)");
+  simulate->add_option("--frames-dir", sim.frames_dir,
+                       "Serve the .jpg/.jpeg files of this folder in name order, looping, instead of the test "
+                       "pattern (a --record capture split into files works too)")
+      ->check(CLI::ExistingDirectory);
+  simulate->add_option("--jitter", sim.jitter_ms,
+                       "Testing: vary each frame interval at random by up to this many ms either way")
+      ->check(CLI::Range(0.0, 10000.0))
+      ->capture_default_str();
   add_verbosity(*simulate, sim_verbose, sim_quiet);
 
   StatusConfig status_config;
@@ -325,6 +360,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
     return ParsedCommand{status_config};
   }
 
+  stream.empty_pes = !no_empty_pes;
   stream.log_level = verbosity(verbose, quiet);
   stream.source = sources.at(source);
   stream.requested_source = stream.source;

@@ -6,19 +6,14 @@
 #include <string>
 
 #include "core/log.h"
+#include "media/encoder_settings.h"
+#include "media/output_format.h"
 #include "transport/tls.h"
 
 namespace bambu {
 
 /// --source: which camera protocol to speak.
 enum class SourceChoice { automatic, jpeg, rtsps };
-/// --format: what goes to stdout.
-enum class OutputFormat {
-  automatic,  ///< the source's own: mjpeg for jpeg, mpegts for rtsps
-  mjpeg,      ///< raw JPEG frames back to back (port 6000)
-  mpegts,     ///< MPEG-TS carrying the camera's H.264 (RTSPS)
-  h264,       ///< Annex-B H.264 elementary stream (RTSPS)
-};
 
 /// Options of the stream command (`bambu-stream [options]`).
 struct StreamConfig {
@@ -29,6 +24,9 @@ struct StreamConfig {
   std::uint16_t port = 0;  ///< 0: the source's default (6000 for jpeg, 322 for rtsps)
   OutputFormat format = OutputFormat::automatic;
   bool wallclock_timestamps = false;  ///< rtsps: stamp packets on arrival (--wallclock-timestamps)
+  EncoderSettings encoder;            ///< jpeg source with --format mpegts or h264: the H.264 encoder
+  bool empty_pes = true;              ///< mpegts: an empty PES after each access unit (off: --no-empty-pes)
+  std::string timing_path;            ///< testing: one line per unit written to stdout (--timing)
   std::uint64_t frames = 0;       ///< stop after this many frames; 0 = never
   std::string heartbeat_path;     ///< empty: no heartbeat file
   double start_timeout_s = 15;    ///< seconds to the first frame
@@ -50,6 +48,9 @@ enum class SimulatorFault {
   stall,           ///< stop sending but keep the connection open
   oversize,        ///< send a header whose size exceeds k_max_frame_size
   non_jpeg,        ///< send one payload that is not a JPEG, then carry on
+  undecodable,     ///< send one payload that is FF D8 ... FF D9 but no decodable JPEG, then carry on
+  undecodable_all, ///< from then on, send only such payloads (a stall for an encoding client)
+  resize,          ///< from then on, send frames of half the width and height
 };
 
 /// Options of `bambu-stream simulate`.
@@ -70,6 +71,8 @@ struct SimulateConfig {
   std::string cert_file;          ///< serve this certificate (PEM) instead of a fresh self-signed one
   std::string key_file;           ///< the private key (PEM) of cert_file
   std::string timing_path;        ///< per-frame send times are written here (emptied at start); bench/
+  std::string frames_dir;         ///< serve the JPEGs of this folder in name order, looping, instead of a test pattern
+  double jitter_ms = 0;           ///< each frame interval varies at random by up to this many ms either way
   LogLevel log_level = LogLevel::info;
 };
 

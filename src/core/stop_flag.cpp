@@ -9,13 +9,6 @@
 
 namespace bambu {
 
-int poll_timeout_ms(Deadline deadline, int cap_ms) {
-  auto now = Clock::now();
-  if (deadline <= now) return 0;
-  auto ms = std::chrono::ceil<std::chrono::milliseconds>(deadline - now).count();
-  return ms > cap_ms ? cap_ms : static_cast<int>(ms);
-}
-
 std::string_view to_string(StopReason reason) {
   switch (reason) {
     case StopReason::none: return "not stopped";
@@ -23,6 +16,7 @@ std::string_view to_string(StopReason reason) {
     case StopReason::consumer_gone: return "the reader closed stdout";
     case StopReason::frames_done: return "--frames reached";
     case StopReason::output_failed: return "writing stdout failed";
+    case StopReason::encoder_failed: return "the H.264 encoder failed";
     case StopReason::requested: return "stop requested";
   }
   return "unknown";

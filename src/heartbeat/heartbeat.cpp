@@ -30,7 +30,9 @@ nlohmann::json heartbeat_json(const StatusSnapshot& s) {
   j["state"] = to_string(s.state);
   j["pid"] = s.pid;
   j["source"] = s.source;
+  j["format"] = s.format.empty() ? nlohmann::json() : nlohmann::json(s.format);
   j["codec"] = s.codec.empty() ? nlohmann::json() : nlohmann::json(s.codec);
+  j["encoder"] = s.encoder.empty() ? nlohmann::json() : nlohmann::json(s.encoder);
   j["width"] = s.width > 0 ? nlohmann::json(s.width) : nlohmann::json();
   j["height"] = s.height > 0 ? nlohmann::json(s.height) : nlohmann::json();
   j["host"] = s.host;
@@ -41,6 +43,11 @@ nlohmann::json heartbeat_json(const StatusSnapshot& s) {
   j["bytes"] = s.bytes;
   j["dropped"] = s.dropped;
   j["skipped"] = s.skipped;
+  j["frames_encoded"] = s.frames_encoded;
+  j["encode_ms_last"] = std::round(s.encode_ms_last * 100.0) / 100.0;
+  j["encode_ms_mean"] = std::round(s.encode_ms_mean * 100.0) / 100.0;
+  j["decode_failures"] = s.decode_failures;
+  j["bitrate_kbps"] = std::round(s.bitrate_kbps * 10.0) / 10.0;
   j["fps"] = std::round(s.fps * 100.0) / 100.0;
   j["last_frame_at"] = s.last_frame_at ? nlohmann::json(format_rfc3339(*s.last_frame_at)) : nlohmann::json();
   j["reconnects"] = s.reconnects;

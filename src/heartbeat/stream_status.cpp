@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <algorithm>
+
 namespace bambu {
 
 std::string_view to_string(StreamState state) {
@@ -65,9 +67,29 @@ void StreamStatus::set_video(std::string codec, int width, int height) {
   status_.height = height;
 }
 
+void StreamStatus::set_output(std::string format, std::string encoder) {
+  std::lock_guard lock(mutex_);
+  status_.format = std::move(format);
+  status_.encoder = std::move(encoder);
+}
+
+void StreamStatus::count_encoded(double ms) {
+  std::lock_guard lock(mutex_);
+  ++status_.frames_encoded;
+  status_.encode_ms_last = ms;
+  encode_ms_total_ += ms;
+  status_.encode_ms_mean = encode_ms_total_ / static_cast<double>(status_.frames_encoded);
+}
+
+void StreamStatus::count_decode_failure() {
+  std::lock_guard lock(mutex_);
+  ++status_.decode_failures;
+}
+
 void StreamStatus::count_written(std::size_t bytes) {
   auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
+  if (!first_written_) first_written_ = now;
   ++status_.frames;
   status_.bytes += bytes;
   status_.last_frame_at = std::chrono::system_clock::now();
@@ -109,6 +131,11 @@ StatusSnapshot StreamStatus::snapshot() const {
   auto since_start = std::chrono::duration<double>(copy.updated_at - copy.started_at).count();
   double window = std::min<double>(static_cast<double>(k_fps_window.count()), std::max(since_start, 1.0));
   copy.fps = static_cast<double>(in_window) / window;
+  if (first_written_) {
+    // Since the first frame; at least 1 s, so one frame does not read as a huge rate.
+    const double streamed = std::max(std::chrono::duration<double>(now - *first_written_).count(), 1.0);
+    copy.bitrate_kbps = static_cast<double>(copy.bytes) * 8 / 1000 / streamed;
+  }
   return copy;
 }
 

@@ -30,7 +30,9 @@ struct StatusSnapshot {
   StreamState state = StreamState::connecting;
   long pid = 0;
   std::string source;  ///< "jpeg" or "rtsps"
-  std::string codec;   ///< "mjpeg" or "h264"; empty until the first frame
+  std::string format;  ///< what stdout carries: "mjpeg", "mpegts" or "h264"; empty until known
+  std::string codec;   ///< the video codec on stdout, "mjpeg" or "h264"; empty until the first frame
+  std::string encoder; ///< the H.264 encoder's name (jpeg source encoded), else empty
   int width = 0;       ///< pixels; 0 until known
   int height = 0;      ///< pixels; 0 until known
   std::string host;
@@ -39,7 +41,12 @@ struct StatusSnapshot {
   std::chrono::system_clock::time_point updated_at;  ///< when the snapshot was taken
   std::uint64_t frames = 0;    ///< frames written to stdout
   std::uint64_t bytes = 0;     ///< bytes written to stdout
-  std::uint64_t dropped = 0;   ///< frames dropped because stdout's reader was too slow
+  std::uint64_t dropped = 0;   ///< frames dropped: stdout's reader, or the encoder, was too slow
+  std::uint64_t frames_encoded = 0;   ///< JPEGs encoded to H.264
+  double encode_ms_last = 0;          ///< milliseconds the last JPEG took to decode and encode
+  double encode_ms_mean = 0;          ///< the mean of that over every encoded frame
+  std::uint64_t decode_failures = 0;  ///< JPEGs the encoder could not decode (skipped)
+  double bitrate_kbps = 0;            ///< mean kbit/s written to stdout since the first frame
   std::uint64_t skipped = 0;   ///< payloads skipped because they were not whole JPEGs
   double fps = 0;              ///< frames written per second over the last 10 s
   std::optional<std::chrono::system_clock::time_point> last_frame_at;  ///< last frame written
@@ -70,6 +77,13 @@ class StreamStatus {
   void set_endpoint(std::string source, std::string host, std::uint16_t port);
   /// Records the video's codec name ("mjpeg", "h264") and size in pixels.
   void set_video(std::string codec, int width, int height);
+  /// Records what stdout carries ("mjpeg", "mpegts", "h264") and the H.264
+  /// encoder's name (empty when nothing is encoded).
+  void set_output(std::string format, std::string encoder);
+  /// One JPEG was decoded and encoded in `ms` milliseconds.
+  void count_encoded(double ms);
+  /// One JPEG did not decode and was skipped.
+  void count_decode_failure();
   /// A frame of `bytes` bytes was written to stdout (frames, bytes, fps, last_frame_at).
   void count_written(std::size_t bytes);
   /// A frame was replaced before it could be written (slow reader).
@@ -89,6 +103,8 @@ class StreamStatus {
   mutable std::mutex mutex_;
   StatusSnapshot status_;
   std::deque<std::chrono::steady_clock::time_point> recent_frames_;  // within k_fps_window
+  std::optional<std::chrono::steady_clock::time_point> first_written_;  // for bitrate_kbps
+  double encode_ms_total_ = 0;
   std::function<void()> on_change_;
 };
 

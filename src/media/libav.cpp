@@ -30,6 +30,8 @@ constexpr Library k_avutil{"libavutil.so." BAMBU_STRINGIFY(LIBAVUTIL_VERSION_MAJ
                            "libavutil" BAMBU_STRINGIFY(LIBAVUTIL_VERSION_MAJOR)};
 constexpr Library k_avcodec{"libavcodec.so." BAMBU_STRINGIFY(LIBAVCODEC_VERSION_MAJOR),
                             "libavcodec" BAMBU_STRINGIFY(LIBAVCODEC_VERSION_MAJOR)};
+constexpr Library k_swscale{"libswscale.so." BAMBU_STRINGIFY(LIBSWSCALE_VERSION_MAJOR),
+                            "libswscale" BAMBU_STRINGIFY(LIBSWSCALE_VERSION_MAJOR)};
 constexpr Library k_avformat{"libavformat.so." BAMBU_STRINGIFY(LIBAVFORMAT_VERSION_MAJOR),
                              "libavformat" BAMBU_STRINGIFY(LIBAVFORMAT_VERSION_MAJOR)};
 
@@ -55,9 +57,19 @@ Libav load() {
   void* util = open_library(k_avutil);
   void* codec = open_library(k_avcodec);
   void* format = open_library(k_avformat);
+  void* swscale = open_library(k_swscale);
   Libav l{};
 #define BAMBU_BIND(lib, name) bind(lib, #name, l.name)
   BAMBU_BIND(codec, avcodec_find_encoder);
+  BAMBU_BIND(codec, avcodec_find_encoder_by_name);
+  BAMBU_BIND(codec, avcodec_find_decoder);
+  BAMBU_BIND(codec, av_codec_iterate);
+  BAMBU_BIND(codec, av_codec_is_encoder);
+  BAMBU_BIND(codec, avcodec_send_packet);
+  BAMBU_BIND(codec, avcodec_receive_frame);
+  BAMBU_BIND(codec, avcodec_parameters_from_context);
+  BAMBU_BIND(codec, avcodec_parameters_alloc);
+  BAMBU_BIND(codec, avcodec_parameters_free);
   BAMBU_BIND(codec, avcodec_alloc_context3);
   BAMBU_BIND(codec, avcodec_open2);
   BAMBU_BIND(codec, avcodec_free_context);
@@ -72,6 +84,7 @@ Libav load() {
   BAMBU_BIND(util, av_frame_free);
   BAMBU_BIND(util, av_frame_get_buffer);
   BAMBU_BIND(util, av_frame_make_writable);
+  BAMBU_BIND(util, av_frame_unref);
   BAMBU_BIND(util, av_strerror);
   BAMBU_BIND(util, av_dict_set);
   BAMBU_BIND(util, av_dict_free);
@@ -95,6 +108,11 @@ Libav load() {
   BAMBU_BIND(format, avio_alloc_context);
   BAMBU_BIND(format, avio_context_free);
   BAMBU_BIND(format, avio_flush);
+  BAMBU_BIND(swscale, sws_getContext);
+  BAMBU_BIND(swscale, sws_freeContext);
+  BAMBU_BIND(swscale, sws_scale);
+  BAMBU_BIND(swscale, sws_setColorspaceDetails);
+  BAMBU_BIND(swscale, sws_getCoefficients);
 #undef BAMBU_BIND
   return l;
 }

@@ -1,10 +1,11 @@
-// Libav: FFmpeg's libavformat, libavcodec and libavutil, loaded at run time.
+// Libav: FFmpeg's libavformat, libavcodec, libavutil and libswscale, loaded
+// at run time.
 //
 // Linking them would load FFmpeg's ~100 dependent libraries into every
 // stream process: about 13 MB of resident memory and a slower start, per
 // printer, even for the port-6000 path, which needs none of it. So only the
-// code that uses them (the RTSPS source, the simulator) dlopen()s them, on
-// first use, and calls them through this table.
+// code that uses them (the RTSPS source, the JPEG-to-H.264 encoder, the
+// simulator) dlopen()s them, on first use, and calls them through this table.
 #pragma once
 
 extern "C" {
@@ -14,6 +15,7 @@ extern "C" {
 #include <libavutil/error.h>
 #include <libavutil/frame.h>
 #include <libavutil/log.h>
+#include <libswscale/swscale.h>
 }
 
 #include <string>
@@ -25,6 +27,15 @@ namespace bambu {
 struct Libav {
   // libavcodec
   decltype(&::avcodec_find_encoder) avcodec_find_encoder;
+  decltype(&::avcodec_find_encoder_by_name) avcodec_find_encoder_by_name;
+  decltype(&::avcodec_find_decoder) avcodec_find_decoder;
+  decltype(&::av_codec_iterate) av_codec_iterate;
+  decltype(&::av_codec_is_encoder) av_codec_is_encoder;
+  decltype(&::avcodec_send_packet) avcodec_send_packet;
+  decltype(&::avcodec_receive_frame) avcodec_receive_frame;
+  decltype(&::avcodec_parameters_from_context) avcodec_parameters_from_context;
+  decltype(&::avcodec_parameters_alloc) avcodec_parameters_alloc;
+  decltype(&::avcodec_parameters_free) avcodec_parameters_free;
   decltype(&::avcodec_alloc_context3) avcodec_alloc_context3;
   decltype(&::avcodec_open2) avcodec_open2;
   decltype(&::avcodec_free_context) avcodec_free_context;
@@ -40,6 +51,7 @@ struct Libav {
   decltype(&::av_frame_free) av_frame_free;
   decltype(&::av_frame_get_buffer) av_frame_get_buffer;
   decltype(&::av_frame_make_writable) av_frame_make_writable;
+  decltype(&::av_frame_unref) av_frame_unref;
   decltype(&::av_strerror) av_strerror;
   decltype(&::av_dict_set) av_dict_set;
   decltype(&::av_dict_free) av_dict_free;
@@ -64,11 +76,17 @@ struct Libav {
   decltype(&::avio_alloc_context) avio_alloc_context;
   decltype(&::avio_context_free) avio_context_free;
   decltype(&::avio_flush) avio_flush;
+  // libswscale
+  decltype(&::sws_getContext) sws_getContext;
+  decltype(&::sws_freeContext) sws_freeContext;
+  decltype(&::sws_scale) sws_scale;
+  decltype(&::sws_setColorspaceDetails) sws_setColorspaceDetails;
+  decltype(&::sws_getCoefficients) sws_getCoefficients;
 };
 
 /// The loaded table. The first call dlopen()s libavformat.so.F,
-/// libavcodec.so.C and libavutil.so.U (the major versions built against:
-/// 59, 59 and 57 on Debian 12); thread-safe. Throws std::runtime_error
+/// libavcodec.so.C, libavutil.so.U and libswscale.so.S (the major versions
+/// built against: 59, 59, 57 and 6 on Debian 12); thread-safe. Throws std::runtime_error
 /// naming the missing library or symbol (e.g. when the libavformat59
 /// package is not installed).
 const Libav& libav();
@@ -91,5 +109,15 @@ class Logger;
 /// `log` must outlive the routing; call route_libav_log(nullptr) first to
 /// end it. Needs libav() loaded.
 void route_libav_log(const Logger* log);
+
+/// route_libav_log(&log) for the life of the object, then nullptr again.
+/// Loads libav() (std::runtime_error if FFmpeg is missing).
+class LibavLogRoute {
+ public:
+  explicit LibavLogRoute(const Logger& log) { route_libav_log(&log); }
+  ~LibavLogRoute() { route_libav_log(nullptr); }
+  LibavLogRoute(const LibavLogRoute&) = delete;
+  LibavLogRoute& operator=(const LibavLogRoute&) = delete;
+};
 
 }  // namespace bambu

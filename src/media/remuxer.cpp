@@ -66,8 +66,8 @@ struct Remuxer::Muxer {
   }
 };
 
-Remuxer::Remuxer(OutputFormat format, bool wallclock_timestamps, FrameSink& sink, const Logger& log)
-    : format_(format), sink_(sink), log_(log), timeline_(wallclock_timestamps) {
+Remuxer::Remuxer(OutputFormat format, bool wallclock_timestamps, bool empty_pes, FrameSink& sink, const Logger& log)
+    : format_(format), sink_(sink), log_(log), timeline_(wallclock_timestamps), empty_pes_(k_video_pid, empty_pes) {
   if (format != OutputFormat::mpegts && format != OutputFormat::h264) {
     throw std::invalid_argument("Remuxer: format must be mpegts or h264");
   }
@@ -110,7 +110,11 @@ void Remuxer::open_mpegts() {
   }
   stream->codecpar->codec_tag = 0;  // the RTSP demuxer's tag means nothing in MPEG-TS
   stream->time_base = AVRational{1, static_cast<int>(Timeline::k_ticks_per_second)};
-  if (int err = av.avformat_write_header(muxer->context, nullptr); err < 0) throw_av("cannot start", err);
+  AVDictionary* options = nullptr;
+  av.av_dict_set(&options, "mpegts_start_pid", std::to_string(k_video_pid).c_str(), 0);
+  const int err = av.avformat_write_header(muxer->context, &options);
+  av.av_dict_free(&options);
+  if (err < 0) throw_av("cannot start", err);
   muxer_ = std::move(muxer);
 }
 
@@ -129,12 +133,28 @@ std::vector<std::uint8_t> Remuxer::mux(const AccessUnit& au, std::int64_t pts) {
   p->size = 0;
   if (err < 0) throw_av("cannot write a packet", err);
   av.avio_flush(muxer_->io);
-  return drop_sdt(std::exchange(muxer_->bytes, {}));
+  std::vector<std::uint8_t> ts = drop_sdt(std::exchange(muxer_->bytes, {}));
+  empty_pes_.apply(ts);
+  return ts;
 }
 
 bool Remuxer::add(const AVPacket& packet, Clock::time_point arrival) {
   if (packet.data == nullptr || packet.size <= 0) return false;
-  AccessUnit au = parameter_sets_.prepare({packet.data, static_cast<std::size_t>(packet.size)});
+  std::optional<std::int64_t> source;
+  const std::int64_t ts = packet.pts != AV_NOPTS_VALUE ? packet.pts : packet.dts;
+  if (ts != AV_NOPTS_VALUE) {
+    // ts * num * 90000 / den, split so that it cannot overflow for any
+    // timestamp a camera sends (the RTSP demuxer's time base is 1/90000).
+    const std::int64_t scale = time_base_num_ * Timeline::k_ticks_per_second;
+    source = ts / time_base_den_ * scale + ts % time_base_den_ * scale / time_base_den_;
+  }
+  return add({packet.data, static_cast<std::size_t>(packet.size)}, source, arrival);
+}
+
+bool Remuxer::add(std::span<const std::uint8_t> bytes, std::optional<std::int64_t> source,
+                  Clock::time_point arrival) {
+  if (bytes.empty()) return false;
+  AccessUnit au = parameter_sets_.prepare(bytes);
   if (waiting_for_keyframe_) {
     if (!au.keyframe) return false;
     waiting_for_keyframe_ = false;
@@ -144,14 +164,6 @@ bool Remuxer::add(const AVPacket& packet, Clock::time_point arrival) {
     return true;
   }
 
-  std::optional<std::int64_t> source;
-  const std::int64_t ts = packet.pts != AV_NOPTS_VALUE ? packet.pts : packet.dts;
-  if (ts != AV_NOPTS_VALUE) {
-    // ts * num * 90000 / den, split so that it cannot overflow for any
-    // timestamp a camera sends (the RTSP demuxer's time base is 1/90000).
-    const std::int64_t scale = time_base_num_ * Timeline::k_ticks_per_second;
-    source = ts / time_base_den_ * scale + ts % time_base_den_ * scale / time_base_den_;
-  }
   const std::int64_t pts = timeline_.stamp(source, arrival);
   if (timeline_.frozen() && !frozen_warned_) {
     frozen_warned_ = true;

@@ -1,14 +1,17 @@
-// Remuxer: the RTSPS camera's H.264 packets to MPEG-TS or Annex-B on
-// stdout, without re-encoding, continuous across reconnects.
+// Remuxer: H.264 access units (the RTSPS camera's, or our encoder's) to
+// MPEG-TS or Annex-B on stdout, continuous across reconnects.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <optional>
+#include <span>
 #include <vector>
 
-#include "cli/config.h"
 #include "core/log.h"
+#include "media/empty_pes.h"
 #include "media/h264.h"
+#include "media/output_format.h"
 #include "media/timeline.h"
 #include "output/frame_sink.h"
 
@@ -28,15 +31,22 @@ namespace bambu {
 ///   packets before it are dropped, as are those of a new session until its
 ///   first keyframe. Every IDR carries SPS and PPS (ParameterSets).
 /// - mpegts: one MPEG-TS stream (libavformat's mpegts muxer; PAT and PMT
-///   first, then again every 0.1 s; no SDT) kept open across sessions, so
-///   the continuity counters and the timeline (Timeline) run on. Each unit
-///   is a whole number of 188-byte packets.
+///   first, then again every 0.1 s; no SDT; video on PID 0x100) kept open
+///   across sessions, so the continuity counters and the timeline (Timeline)
+///   run on. Each unit is a whole number of 188-byte packets, ending with
+///   the empty PES that makes go2rtc pass it on at once (media/empty_pes.h).
 /// - h264: the Annex-B access units, byte for byte apart from inserted SPS/PPS.
 /// Not thread-safe: the session thread drives it.
 class Remuxer {
  public:
-  /// `format` must be mpegts or h264. Needs libav() loaded.
-  Remuxer(OutputFormat format, bool wallclock_timestamps, FrameSink& sink, const Logger& log);
+  /// The MPEG-TS PID of the video.
+  static constexpr unsigned k_video_pid = 0x100;
+
+  /// `format` must be mpegts or h264 (else std::invalid_argument).
+  /// `wallclock_timestamps`: stamp units on arrival, not by their source
+  /// timestamps. `empty_pes`: write the empty PES after each unit (mpegts).
+  /// Needs libav() loaded.
+  Remuxer(OutputFormat format, bool wallclock_timestamps, bool empty_pes, FrameSink& sink, const Logger& log);
   ~Remuxer();
   Remuxer(const Remuxer&) = delete;
   Remuxer& operator=(const Remuxer&) = delete;
@@ -53,6 +63,10 @@ class Remuxer {
   /// Throws std::runtime_error if the muxer fails (a bug or no memory).
   bool add(const AVPacket& packet, Clock::time_point arrival);
 
+  /// The same for one Annex-B access unit `au` whose source timestamp is
+  /// `source_ticks` (90 kHz; nullopt: none, stamp it on arrival).
+  bool add(std::span<const std::uint8_t> au, std::optional<std::int64_t> source_ticks, Clock::time_point arrival);
+
  private:
   void open_mpegts();
   std::vector<std::uint8_t> mux(const AccessUnit& au, std::int64_t pts);
@@ -66,6 +80,7 @@ class Remuxer {
   std::int64_t time_base_num_ = 1, time_base_den_ = 90000;
   const AVCodecParameters* parameters_ = nullptr;  // the session's input stream's; valid during it
   bool frozen_warned_ = false;
+  EmptyPesWriter empty_pes_;
   struct Muxer;
   std::unique_ptr<Muxer> muxer_;  // mpegts, opened at the first keyframe
 };

@@ -2,7 +2,10 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <vector>
+
+#include "core/clock.h"
 
 namespace bambu {
 
@@ -17,6 +20,17 @@ class FrameSink {
   virtual void post(std::vector<std::uint8_t> unit, bool keyframe) = 0;
   /// Posts one whole JPEG frame (a keyframe).
   void post(std::vector<std::uint8_t> frame) { post(std::move(frame), true); }
+
+  /// The units posted from now on come from a new camera session (the
+  /// first, or one after a reconnect). Called by the camera client on the
+  /// session thread before the session's first unit. Default: nothing.
+  virtual void begin_session() {}
+
+  /// For the camera client's stall watchdog: when the newest unit that this
+  /// sink found good (e.g. a JPEG that decoded) was posted; Clock's epoch
+  /// while none was. nullopt: the sink does not judge units (every whole
+  /// unit counts). Thread-safe.
+  virtual std::optional<Clock::time_point> last_good_unit() const { return std::nullopt; }
 };
 
 }  // namespace bambu

@@ -12,6 +12,10 @@
 #include <mutex>
 #include <deque>
 
+#include <fmt/format.h>
+
+#include "core/log.h"
+
 namespace bambu {
 
 namespace {
@@ -27,8 +31,9 @@ constexpr int k_room_poll_ms = 10;
 }  // namespace
 
 struct FrameWriter::Shared {
-  Shared(int fd_, std::uint64_t max_frames_, StreamStatus& status_, StopFlag& stop_, Backlog backlog_)
-      : fd(fd_), max_frames(max_frames_), status(status_), stop(stop_), backlog(backlog_) {
+  Shared(int fd_, std::uint64_t max_frames_, StreamStatus& status_, StopFlag& stop_, Backlog backlog_,
+         int timing_fd_)
+      : fd(fd_), max_frames(max_frames_), status(status_), stop(stop_), backlog(backlog_), timing_fd(timing_fd_) {
     struct stat st {};
     if (::fstat(fd, &st) == 0 && S_ISFIFO(st.st_mode)) {
       ::fcntl(fd, F_SETPIPE_SZ, k_pipe_size);  // best effort: a smaller pipe only means more waiting
@@ -41,6 +46,7 @@ struct FrameWriter::Shared {
   StreamStatus& status;
   StopFlag& stop;
   const Backlog backlog;
+  const int timing_fd;     // --timing: a line per unit written; -1: none
   int pipe_capacity = -1;  // bytes; -1 if stdout is not a pipe
   const std::size_t page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
   std::size_t last_size = 0;  // bytes of the last frame written (only the writer thread)
@@ -82,10 +88,10 @@ struct FrameWriter::Shared {
   std::uint64_t written = 0;
 
   // Takes the oldest pending unit; the lock must be held.
-  std::vector<std::uint8_t> take_pending() {
-    std::vector<std::uint8_t> unit = std::move(pending.front().bytes);
+  Unit take_pending() {
+    Unit unit = std::move(pending.front());
     pending.pop_front();
-    pending_bytes -= unit.size();
+    pending_bytes -= unit.bytes.size();
     return unit;
   }
 
@@ -118,12 +124,13 @@ struct FrameWriter::Shared {
   // pending frame replaces `frame` (nothing of it was written yet). Returns
   // false if shutdown started first: the frame was not begun and is simply
   // not written.
-  bool wait_for_room(std::vector<std::uint8_t>& frame) {
+  bool wait_for_room(Unit& unit) {
+    std::vector<std::uint8_t>& frame = unit.bytes;
     for (;;) {
       if (backlog == Backlog::newest_frame) {
         std::lock_guard lock(mutex);
         if (!pending.empty()) {
-          frame = take_pending();
+          unit = take_pending();
           status.count_dropped();
         }
       }
@@ -164,12 +171,20 @@ struct FrameWriter::Shared {
 
   // Books a finished write of `size` bytes that returned `err` (0 or an
   // errno); the lock must be held.
-  void written_one(int err, std::size_t size) {
+  void written_one(int err, std::size_t size, bool keyframe) {
     if (err != 0) {
       dead = true;
       error = err == EPIPE ? 0 : err;
       stop.request_stop(err == EPIPE ? StopReason::consumer_gone : StopReason::output_failed);
       return;
+    }
+    if (timing_fd >= 0) {
+      // For tests and bench/: when the unit was in the pipe, on
+      // CLOCK_MONOTONIC (steady_clock on Linux), as `simulate --timing`.
+      const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                          std::chrono::steady_clock::now().time_since_epoch()).count();
+      const std::string line = fmt::format("{} {} {}\n", ns, size, keyframe ? 1 : 0);
+      write_all_fd(timing_fd, line.data(), line.size());
     }
     last_size = size;
     status.count_written(size);
@@ -195,11 +210,11 @@ struct FrameWriter::Shared {
     for (;;) {
       changed.wait(lock, [this] { return !pending.empty() || closing || dead; });
       if (dead || pending.empty()) break;  // closing with nothing left
-      std::vector<std::uint8_t> frame = take_pending();
+      Unit frame = take_pending();
       writing = true;
       lock.unlock();
       bool begun = wait_for_room(frame);
-      int err = begun ? write_frame(frame) : 0;
+      int err = begun ? write_frame(frame.bytes) : 0;
       lock.lock();
       writing = false;
       // Once finish() has given up on us (dead), `status` and `stop` may be
@@ -210,7 +225,7 @@ struct FrameWriter::Shared {
         changed.notify_all();
         continue;
       }
-      written_one(err, frame.size());
+      written_one(err, frame.bytes.size(), frame.keyframe);
       changed.notify_all();
     }
     writing = false;
@@ -219,8 +234,8 @@ struct FrameWriter::Shared {
 };
 
 FrameWriter::FrameWriter(int fd, std::uint64_t max_frames, StreamStatus& status, StopFlag& stop,
-                         Backlog backlog)
-    : shared_(std::make_shared<Shared>(fd, max_frames, status, stop, backlog)) {
+                         Backlog backlog, int timing_fd)
+    : shared_(std::make_shared<Shared>(fd, max_frames, status, stop, backlog, timing_fd)) {
   thread_ = std::thread([shared = shared_] { shared->run(); });
 }
 
@@ -241,7 +256,7 @@ void FrameWriter::post(std::vector<std::uint8_t> unit, bool keyframe) {
       int err = shared_->write_frame(unit);
       lock.lock();
       shared_->writing = false;
-      if (!shared_->dead) shared_->written_one(err, unit.size());
+      if (!shared_->dead) shared_->written_one(err, unit.size(), keyframe);
       // Wake only who needs it: finish() (closing) or the thread (dead).
       // Waking the idle thread for nothing would cost what we just saved.
       if (shared_->closing || shared_->dead) shared_->changed.notify_all();

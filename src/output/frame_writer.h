@@ -53,10 +53,13 @@ class FrameWriter final : public FrameSink {
   static constexpr std::size_t k_max_backlog_bytes = 4u << 20;
 
   /// Starts the writer thread. `fd` stays owned by the caller and must stay
-  /// open while the writer runs. Throws std::system_error if the thread
+  /// open while the writer runs. `timing_fd` (testing, --timing; -1: none,
+  /// else owned by the caller like `fd`) gets one line per unit written,
+  /// "MONOTONIC_NS BYTES KEYFRAME" (CLOCK_MONOTONIC nanoseconds after the
+  /// write, the unit's size, 1 or 0). Throws std::system_error if the thread
   /// cannot start.
   FrameWriter(int fd, std::uint64_t max_frames, StreamStatus& status, StopFlag& stop,
-              Backlog backlog = Backlog::newest_frame);
+              Backlog backlog = Backlog::newest_frame, int timing_fd = -1);
   /// Calls finish() with a 300 ms grace period.
   ~FrameWriter() override;
   FrameWriter(const FrameWriter&) = delete;

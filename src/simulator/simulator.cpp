@@ -5,14 +5,20 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <list>
+#include <random>
 #include <mutex>
 #include <system_error>
 #include <thread>
 
 #include "protocol/frame_parser.h"
+#include "protocol/jpeg.h"
 #include "protocol/login.h"
 #include "simulator/certificate.h"
 #include "simulator/jpeg_maker.h"
@@ -34,6 +40,51 @@ constexpr auto k_send_timeout = std::chrono::seconds(10);
 constexpr auto k_housekeeping = std::chrono::milliseconds(50);
 // The size field sent by the `oversize` fault: far over k_max_frame_size.
 constexpr std::uint32_t k_oversize = 0x7FFFFFF0;
+
+// What the `undecodable` faults send: FF D8 ... FF D9, so it passes the
+// whole-JPEG check, but no frame header or scan inside, so no decoder can
+// make a picture of it.
+std::vector<std::uint8_t> undecodable_jpeg() {
+  std::vector<std::uint8_t> jpeg(2000, 0x00);
+  jpeg[0] = 0xFF;
+  jpeg[1] = 0xD8;
+  jpeg[jpeg.size() - 2] = 0xFF;
+  jpeg[jpeg.size() - 1] = 0xD9;
+  return jpeg;
+}
+
+// Most files --frames-dir takes, and the size of each (the protocol's limit).
+constexpr std::size_t k_max_dir_frames = 10000;
+
+// The whole JPEGs (.jpg, .jpeg) of `dir`, in name order. Throws
+// std::runtime_error for an unreadable folder, a file over the frame size
+// limit or not a whole JPEG, more than k_max_dir_frames files, or none.
+std::vector<std::vector<std::uint8_t>> load_frames_dir(const std::string& dir) {
+  namespace fs = std::filesystem;
+  std::vector<fs::path> paths;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    auto ext = entry.path().extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    if (entry.is_regular_file() && (ext == ".jpg" || ext == ".jpeg")) paths.push_back(entry.path());
+  }
+  if (paths.empty()) throw std::runtime_error("--frames-dir " + dir + ": no .jpg or .jpeg files");
+  if (paths.size() > k_max_dir_frames) {
+    throw std::runtime_error("--frames-dir " + dir + ": more than " + std::to_string(k_max_dir_frames) + " files");
+  }
+  std::sort(paths.begin(), paths.end());
+  std::vector<std::vector<std::uint8_t>> frames;
+  for (const auto& path : paths) {
+    if (fs::file_size(path) > k_max_frame_size) {
+      throw std::runtime_error("--frames-dir: " + path.string() + " is over the 4 MiB frame limit");
+    }
+    std::ifstream in(path, std::ios::binary);
+    std::vector<std::uint8_t> jpeg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!in.good() && !in.eof()) throw std::runtime_error("--frames-dir: cannot read " + path.string());
+    if (!is_whole_jpeg(jpeg)) throw std::runtime_error("--frames-dir: " + path.string() + " is not a whole JPEG");
+    frames.push_back(std::move(jpeg));
+  }
+  return frames;
+}
 
 std::vector<std::uint8_t> frame_bytes(const std::vector<std::uint8_t>& payload) {
   std::vector<std::uint8_t> bytes(k_frame_header_size + payload.size());
@@ -62,7 +113,9 @@ struct Simulator::Impl {
         tls_context(TlsContext::server(certificate.cert.get(), certificate.key.get())),
         listener(tcp_listen(config.listen_host, config.listen_port)),
         port(local_port(listener.get())),
-        maker(config.width, config.height) {
+        maker(config.width, config.height),
+        small_maker(config.width / 2 & ~1, config.height / 2 & ~1) {
+    if (!config.frames_dir.empty()) recorded = load_frames_dir(config.frames_dir);
     if (!config.record_path.empty()) {
       record.reset(::open(config.record_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
       if (!record) throw std::system_error(errno, std::generic_category(), "--record " + config.record_path);
@@ -106,7 +159,31 @@ struct Simulator::Impl {
 
   std::vector<std::uint8_t> make_frame() {
     std::lock_guard lock(maker_mutex);
-    return maker.make(++frame_number, std::chrono::system_clock::now());
+    ++frame_number;
+    if (!recorded.empty()) return recorded[(frame_number - 1) % recorded.size()];
+    return maker.make(frame_number, std::chrono::system_clock::now());
+  }
+
+  // The frame to send as number `sent` of a session with `fault`.
+  std::vector<std::uint8_t> frame_for(SimulatorFault fault, std::uint64_t sent) {
+    if (sent >= config.fault_after) {
+      if (fault == SimulatorFault::undecodable_all) return undecodable_jpeg();
+      if (fault == SimulatorFault::resize) {
+        std::lock_guard lock(maker_mutex);
+        return small_maker.make(++frame_number, std::chrono::system_clock::now());
+      }
+    }
+    return make_frame();
+  }
+
+  // The next frame interval: 1/fps, moved at random by up to --jitter.
+  Clock::duration next_interval(Clock::duration interval) {
+    if (config.jitter_ms <= 0) return interval;
+    std::lock_guard lock(maker_mutex);
+    std::uniform_real_distribution<double> jitter(-config.jitter_ms, config.jitter_ms);
+    const auto moved = interval + std::chrono::duration_cast<Clock::duration>(
+                                      std::chrono::duration<double, std::milli>(jitter(random)));
+    return std::max<Clock::duration>(moved, std::chrono::milliseconds(1));
   }
 
   void record_frame(const std::vector<std::uint8_t>& jpeg) {
@@ -217,7 +294,7 @@ struct Simulator::Impl {
       if (fault != SimulatorFault::none && sent == config.fault_after) {
         if (auto ended = inject(tls, fault)) return *ended;
       }
-      std::vector<std::uint8_t> jpeg = make_frame();
+      std::vector<std::uint8_t> jpeg = frame_for(fault, sent);
       if (!send(tls, frame_bytes(jpeg), why)) return why;
       time_frame(id, sent, k_frame_header_size + jpeg.size());
       record_frame(jpeg);
@@ -226,7 +303,7 @@ struct Simulator::Impl {
         stop.request_stop(StopReason::requested);
         return "sent --frames " + std::to_string(config.frames) + " frames";
       }
-      next += interval;
+      next += next_interval(interval);
       if (next < Clock::now()) next = Clock::now();  // fell behind: do not burst
     }
   }
@@ -258,6 +335,12 @@ struct Simulator::Impl {
         if (!send(tls, frame_bytes(garbage), why)) return why;
         return std::nullopt;
       }
+      case SimulatorFault::undecodable:
+        if (!send(tls, frame_bytes(undecodable_jpeg()), why)) return why;
+        return std::nullopt;
+      case SimulatorFault::undecodable_all:
+      case SimulatorFault::resize:
+        return std::nullopt;  // frame_for() sends them
     }
     return std::nullopt;
   }
@@ -304,7 +387,10 @@ struct Simulator::Impl {
   std::uint16_t port;
   std::mutex maker_mutex;
   JpegMaker maker;
+  JpegMaker small_maker;                        // the resize fault's half-size frames
+  std::vector<std::vector<std::uint8_t>> recorded;  // --frames-dir, in name order
   std::uint64_t frame_number = 0;  // guarded by maker_mutex
+  std::mt19937 random{std::random_device{}()};  // --jitter; guarded by maker_mutex
   std::mutex record_mutex;
   UniqueFd record;
   UniqueFd timing;  // --timing: O_APPEND, one write(2) per line, so no mutex

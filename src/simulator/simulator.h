@@ -19,7 +19,9 @@ namespace bambu {
 ///   or the one in SimulateConfig::cert_file (tests of --ca-file);
 /// - reads the 80-byte login; a wrong user or access code: closes the
 ///   connection without sending a byte;
-/// - then sends one frame (16-byte header + 1280x720 JPEG) every 1/fps s;
+/// - then sends one frame (16-byte header + 1280x720 JPEG) every 1/fps s
+///   (moved at random by up to --jitter ms): the test pattern, or the JPEGs
+///   of --frames-dir in name order, looping;
 /// - serves at most max_sessions at once: a further client's TCP connect
 ///   completes but its ClientHello gets no answer until a slot frees.
 /// Logs "session N opened: streaming at F fps, K open" (K: logged-in
@@ -32,7 +34,8 @@ class Simulator {
   /// Makes the certificate and binds the listening socket (so port() is
   /// known before run()). Writes SimulateConfig::cert_out if set. Throws
   /// std::system_error if the address cannot be bound, std::runtime_error
-  /// if the certificate, JPEG encoder or record file cannot be made.
+  /// if the certificate, JPEG encoder or record file cannot be made or
+  /// --frames-dir holds no usable JPEGs.
   Simulator(const SimulateConfig& config, const Logger& log);
   ~Simulator();
   Simulator(const Simulator&) = delete;

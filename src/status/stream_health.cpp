@@ -77,6 +77,21 @@ std::optional<std::string> number_field(const nlohmann::json& heartbeat, const c
   return std::nullopt;
 }
 
+// A Prometheus label value: backslash, double quote and newline escaped
+// (exposition format 0.0.4); the heartbeat is any file's content.
+std::string label_value(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\\' || c == '"') out += '\\';
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::optional<system_clock::time_point> parse_rfc3339(std::string_view text) {
@@ -261,8 +276,18 @@ std::string metrics_text(const StreamHealth& health) {
       {"bambu_stream_reconnects_total", "counter", "Sessions dialled after the first by the current process.",
        "reconnects"},
       {"bambu_stream_dropped_frames_total", "counter",
-       "Frames dropped because stdout's reader was too slow, by the current process.", "dropped"},
+       "Frames dropped because stdout's reader, or the encoder, was too slow, by the current process.", "dropped"},
       {"bambu_stream_fps", "gauge", "Frames written per second over the last 10 s.", "fps"},
+      {"bambu_stream_skipped_frames_total", "counter", "Camera payloads skipped because they were not whole JPEGs.",
+       "skipped"},
+      {"bambu_stream_frames_encoded_total", "counter", "JPEGs encoded to H.264 by the current process.",
+       "frames_encoded"},
+      {"bambu_stream_decode_failures_total", "counter", "JPEGs that did not decode, skipped by the encoder.",
+       "decode_failures"},
+      {"bambu_stream_encode_ms_last", "gauge", "Milliseconds the last JPEG took to decode and encode.",
+       "encode_ms_last"},
+      {"bambu_stream_encode_ms_mean", "gauge", "Mean milliseconds per JPEG to decode and encode.", "encode_ms_mean"},
+      {"bambu_stream_bitrate_kbps", "gauge", "Mean kbit/s written to stdout since the first frame.", "bitrate_kbps"},
   };
   std::string out;
   for (const auto& m : k_metrics) {
@@ -271,6 +296,18 @@ std::string metrics_text(const StreamHealth& health) {
                            : number_field(health.heartbeat, m.field);
     if (!value) continue;  // unknown: no sample rather than a made-up 0
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", m.name, m.help, m.name, m.type, m.name, *value);
+  }
+  // What stdout carries, as labels of a constant 1 (the Prometheus "info" idiom).
+  std::string labels;
+  for (const char* field : {"format", "codec", "encoder"}) {
+    const auto it = health.heartbeat.is_object() ? health.heartbeat.find(field) : health.heartbeat.end();
+    if (it == health.heartbeat.end() || !it->is_string()) continue;
+    labels += fmt::format("{}{}=\"{}\"", labels.empty() ? "" : ",", field, label_value(it->get<std::string>()));
+  }
+  if (!labels.empty()) {
+    out += fmt::format("# HELP bambu_stream_info What stdout carries: output format, codec and H.264 encoder.\n"
+                       "# TYPE bambu_stream_info gauge\nbambu_stream_info{{{}}} 1\n",
+                       labels);
   }
   return out;
 }

@@ -82,8 +82,12 @@ std::string json_line(const nlohmann::json& j);
 /// The Prometheus text exposition (format 0.0.4) of `health`:
 /// bambu_stream_up (gauge, 1 iff started), and from the heartbeat, when it
 /// has them as numbers: bambu_stream_frames_total, bambu_stream_reconnects_total,
-/// bambu_stream_dropped_frames_total (counters; they restart from 0 with each
-/// bambu-stream process) and bambu_stream_fps (gauge). Ends with '\n'.
+/// bambu_stream_dropped_frames_total, bambu_stream_skipped_frames_total,
+/// bambu_stream_frames_encoded_total, bambu_stream_decode_failures_total
+/// (counters; they restart from 0 with each bambu-stream process),
+/// bambu_stream_fps, bambu_stream_encode_ms_last, bambu_stream_encode_ms_mean
+/// and bambu_stream_bitrate_kbps (gauges); then bambu_stream_info{format,
+/// codec, encoder} 1 from those string fields, where present. Ends with '\n'.
 std::string metrics_text(const StreamHealth& health);
 
 }  // namespace bambu

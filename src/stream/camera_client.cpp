@@ -70,13 +70,30 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
     return fail(Kind::lost, fmt::format("{} dropped the connection before the login: {}", endpoint_, sent.detail));
   }
   log_.debug("logged in to {}; waiting for frames", endpoint_);
+  sink_.begin_session();
 
   parser_.reset();
   bool received_any = false;
   Clock::time_point first_frame{}, last_frame{};
+  const auto stall_timeout = seconds_to_duration(config_.stall_timeout_s);
   for (;;) {
-    Deadline deadline = out.got_frame ? last_frame + seconds_to_duration(config_.stall_timeout_s)
-                                      : first_frame_deadline;
+    // The watchdog runs from the last frame, or from the last one the sink
+    // found good (a JPEG that decoded) if that is older, but never from
+    // before this session's first frame.
+    Clock::time_point alive = last_frame;
+    bool judged_bad = false;
+    if (out.got_frame) {
+      if (auto good = sink_.last_good_unit(); good && *good < last_frame) {
+        alive = std::max(*good, first_frame);
+        judged_bad = true;
+      }
+    }
+    Deadline deadline = out.got_frame ? alive + stall_timeout : first_frame_deadline;
+    if (out.got_frame && judged_bad && Clock::now() >= deadline) {
+      tls.close(Clock::now() + k_close_grace);
+      return fail(Kind::stalled, fmt::format("stall: no JPEG from {} decoded for {:g} s", endpoint_,
+                                             config_.stall_timeout_s));
+    }
     TlsResult r = tls.read_some(parser_.window(), deadline, stop_);
     switch (r.status) {
       case TlsStatus::ok: break;
@@ -127,7 +144,7 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
         if (!deliver(std::move(frame))) break;
         if (!out.got_frame) {
           out.got_frame = true;
-          if (size) status_.set_video("mjpeg", size->width, size->height);
+          if (size && config_.format == OutputFormat::mjpeg) status_.set_video("mjpeg", size->width, size->height);
           first_frame = Clock::now();
           if (status_.state() == StreamState::reconnecting) log_.info("stream regained from {}", endpoint_);
           status_.set_state(StreamState::streaming);

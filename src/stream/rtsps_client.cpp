@@ -90,7 +90,7 @@ RtspsClient::RtspsClient(const StreamConfig& config, const TlsContext& tls, Fram
       log_(log),
       stop_(stop),
       endpoint_(format_endpoint(config.host, config.port)),
-      remuxer_(std::make_unique<Remuxer>(config.format, config.wallclock_timestamps, sink, log)) {
+      remuxer_(std::make_unique<Remuxer>(config.format, config.wallclock_timestamps, config.empty_pes, sink, log)) {
   route_libav_log(&log_);
   libav().avformat_network_init();
 }

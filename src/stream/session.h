@@ -80,9 +80,4 @@ ExitCode run_with_reconnects(const StreamConfig& config, StreamStatus& status, c
                              const StopFlag& stop, const std::function<SessionOutcome(Deadline)>& run_session,
                              std::string& error);
 
-/// Seconds from `from` to `to`, for messages.
-inline double seconds_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration<double>(to - from).count();
-}
-
 }  // namespace bambu

@@ -30,15 +30,10 @@ std::string_view to_string(OutputFormat format) {
 
 void settle_source(StreamConfig& config, SourceChoice source) {
   config.source = source;
-  const bool video = config.format == OutputFormat::mpegts || config.format == OutputFormat::h264;
+  const bool video = is_h264(config.format);
   if (source == SourceChoice::jpeg) {
-    if (video) {
-      throw FatalError(ExitCode::usage,
-                       fmt::format("--format {} needs an RTSPS camera (X1, H2, P2S); the port-6000 camera of P1 "
-                                   "and A1 printers sends JPEG frames: use --format mjpeg",
-                                   to_string(config.format)));
-    }
-    config.format = OutputFormat::mjpeg;
+    // mpegts and h264: the JPEGs are encoded in-process (media/h264_encoder.h).
+    if (!video) config.format = OutputFormat::mjpeg;
     if (config.port == 0) config.port = k_jpeg_port;
   } else {
     if (config.format == OutputFormat::mjpeg) {
@@ -60,9 +55,7 @@ void resolve_source_offline(StreamConfig& config) {
     if (auto model = model_for_serial(config.serial)) {
       source = model->protocol == CameraProtocol::rtsps ? SourceChoice::rtsps : SourceChoice::jpeg;
     } else if (config.format == OutputFormat::mjpeg) {
-      source = SourceChoice::jpeg;
-    } else if (config.format != OutputFormat::automatic) {
-      source = SourceChoice::rtsps;
+      source = SourceChoice::jpeg;  // only the port-6000 camera sends JPEGs
     } else if (config.wallclock_timestamps) {
       source = SourceChoice::rtsps;
     }

@@ -23,14 +23,16 @@ std::string_view to_string(OutputFormat format);
 
 /// Resolves what can be resolved without the network: an explicit --source;
 /// for auto, the serial's prefix (protocol/models.h), else an explicit
-/// --format (mjpeg means jpeg; mpegts and h264 mean rtsps). Leaves
+/// --format mjpeg (only the jpeg camera sends JPEGs; mpegts and h264 fit
+/// both: remuxed for rtsps, encoded for jpeg). Leaves
 /// SourceChoice::automatic when only a probe can tell. Then checks and fills
 /// in the rest with settle_source(). Throws FatalError(usage) on a conflict.
 void resolve_source_offline(StreamConfig& config);
 
 /// For a known source: fills in the default --format (mjpeg for jpeg,
 /// mpegts for rtsps) and port (6000 or 322). Throws FatalError(usage) if
-/// --format does not fit the source (we never re-encode).
+/// --format does not fit the source (mjpeg from rtsps: we never re-encode
+/// the camera's H.264).
 void settle_source(StreamConfig& config, SourceChoice source);
 
 /// The ports probe_source() tries; tests use their own.

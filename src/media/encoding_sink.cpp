@@ -1,0 +1,170 @@
+#include "media/encoding_sink.h"
+
+#include <chrono>
+#include <utility>
+
+#include "media/h264_encoder.h"
+#include "media/libav.h"
+#include "media/remuxer.h"
+#include "media/timeline.h"
+
+namespace bambu {
+
+namespace {
+
+// Undecodable JPEGs are reported at most this often.
+constexpr auto k_failure_warning_interval = std::chrono::seconds(10);
+// Frame intervals longer than this (a stalled camera) do not count towards
+// the camera's mean pace.
+constexpr double k_max_step_s = 10;
+// Weight of the newest frame interval in the moving mean.
+constexpr double k_step_weight = 0.2;
+
+}  // namespace
+
+bool KeyframeClock::need_keyframe(Clock::time_point arrival) const {
+  if (!session_start_ || !last_keyframe_) return true;
+  if (seconds_between(*session_start_, arrival) < burst_s_) return true;
+  const double since = seconds_between(*last_keyframe_, arrival);
+  if (since >= interval_s_) return true;
+  // Would the next frame, at the camera's pace, come too late?
+  return mean_step_s_ > 0 && since + mean_step_s_ > interval_s_ + k_slack_s;
+}
+
+void KeyframeClock::encoded(Clock::time_point arrival, bool keyframe) {
+  if (!session_start_) {
+    session_start_ = arrival;
+  } else if (last_frame_) {
+    const double step = seconds_between(*last_frame_, arrival);
+    if (step > 0 && step < k_max_step_s) {
+      mean_step_s_ = mean_step_s_ == 0 ? step : (1 - k_step_weight) * mean_step_s_ + k_step_weight * step;
+    }
+  }
+  last_frame_ = arrival;
+  if (keyframe) last_keyframe_ = arrival;
+}
+
+EncodingSink::EncodingSink(const EncoderSettings& settings, OutputFormat format, bool empty_pes, FrameSink& out,
+                           StreamStatus& status, const Logger& log, StopFlag& stop)
+    : settings_(settings),
+      format_(format),
+      out_(out),
+      status_(status),
+      log_(log),
+      stop_(stop),
+      encoder_(std::make_unique<H264Encoder>(settings)),
+      // Wall-clock mode: every unit is stamped with its JPEG's arrival.
+      remuxer_(std::make_unique<Remuxer>(format, true, empty_pes, out, log)),
+      keyframes_(settings.keyframe_interval_s, settings.burst_s) {
+  status_.set_output(format == OutputFormat::h264 ? "h264" : "mpegts", settings_.encoder);
+  thread_ = std::thread([this] { run(); });
+}
+
+EncodingSink::~EncodingSink() { finish(); }
+
+void EncodingSink::post(std::vector<std::uint8_t> jpeg, bool /*keyframe*/) {
+  const Clock::time_point arrival = Clock::now();
+  {
+    std::lock_guard lock(mutex_);
+    if (finishing_) return;
+    bool new_session = std::exchange(session_starts_, false);
+    if (pending_) {
+      status_.count_dropped();  // the encoder is still busy with an older one: keep the newest
+      new_session = new_session || pending_->new_session;
+    }
+    pending_ = Pending{std::move(jpeg), arrival, new_session};
+  }
+  wake_.notify_one();
+}
+
+void EncodingSink::begin_session() {
+  std::lock_guard lock(mutex_);
+  session_starts_ = true;
+}
+
+std::optional<Clock::time_point> EncodingSink::last_good_unit() const {
+  std::lock_guard lock(mutex_);
+  return last_good_.value_or(Clock::time_point{});
+}
+
+std::string EncodingSink::error() const {
+  std::lock_guard lock(mutex_);
+  return error_;
+}
+
+void EncodingSink::finish() {
+  {
+    std::lock_guard lock(mutex_);
+    finishing_ = true;
+    pending_.reset();
+  }
+  wake_.notify_one();
+  if (thread_.joinable()) thread_.join();
+}
+
+void EncodingSink::run() {
+  bool remuxer_session_due = true;  // the Remuxer learns of a session at its first encoded frame
+  for (;;) {
+    Pending frame;
+    {
+      std::unique_lock lock(mutex_);
+      wake_.wait(lock, [this] { return finishing_ || pending_.has_value(); });
+      if (finishing_) return;
+      frame = std::move(*pending_);
+      pending_.reset();
+    }
+    if (frame.new_session) {
+      keyframes_.begin_session();
+      remuxer_session_due = true;
+    }
+    try {
+      const bool keyframe = keyframes_.need_keyframe(frame.arrival);
+      if (!first_arrival_) first_arrival_ = frame.arrival;
+      const std::int64_t pts = std::chrono::duration_cast<std::chrono::microseconds>(frame.arrival - *first_arrival_)
+                                   .count() * Timeline::k_ticks_per_second / 1'000'000;
+      std::vector<H264Encoder::Unit> units;
+      const Clock::time_point started = Clock::now();
+      if (encoder_->encode(frame.jpeg, pts, keyframe, units) == H264Encoder::Result::undecodable) {
+        status_.count_decode_failure();
+        ++failures_since_warning_;
+        if (last_warning_ == Clock::time_point{} || started - last_warning_ >= k_failure_warning_interval) {
+          log_.warning("skipped {} JPEG(s) that did not decode (the last: {} bytes: {})", failures_since_warning_,
+                       frame.jpeg.size(), encoder_->last_decode_error());
+          last_warning_ = started;
+          failures_since_warning_ = 0;
+        }
+        continue;
+      }
+      status_.count_encoded(seconds_between(started, Clock::now()) * 1000);
+      if (encoder_->width() != width_ || encoder_->height() != height_) {
+        if (width_ != 0) log_.info("the camera's pictures are now {}x{}", encoder_->width(), encoder_->height());
+        width_ = encoder_->width();
+        height_ = encoder_->height();
+        status_.set_video("h264", width_, height_);
+      }
+      if (remuxer_session_due) {
+        remuxer_->begin_session(*encoder_->parameters(), AVRational{1, static_cast<int>(Timeline::k_ticks_per_second)});
+        remuxer_session_due = false;
+      }
+      bool any_keyframe = false;
+      for (const auto& unit : units) {
+        remuxer_->add(unit.annexb, std::nullopt, frame.arrival);
+        any_keyframe = any_keyframe || unit.keyframe;
+      }
+      keyframes_.encoded(frame.arrival, any_keyframe);
+      if (keyframes_.mean_step_s() > 0) encoder_->set_pace(1 / keyframes_.mean_step_s());
+      std::lock_guard lock(mutex_);
+      last_good_ = frame.arrival;
+    } catch (const std::exception& e) {
+      std::string why = std::string("H.264 encoder failed: ") + e.what();
+      {
+        std::lock_guard lock(mutex_);
+        error_ = why;
+      }
+      stop_.request_stop(StopReason::encoder_failed);
+      return;
+    }
+  }
+}
+
+}  // namespace bambu

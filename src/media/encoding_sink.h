@@ -1,0 +1,137 @@
+// EncodingSink: the stage between the port-6000 camera client and the
+// stdout writer that turns JPEGs into H.264 (MPEG-TS or Annex-B), on its own
+// thread, so that decoding and encoding never hold up the TLS read.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/log.h"
+#include "core/stop_flag.h"
+#include "heartbeat/stream_status.h"
+#include "media/encoder_settings.h"
+#include "media/output_format.h"
+#include "output/frame_sink.h"
+
+namespace bambu {
+
+class H264Encoder;
+class Remuxer;
+
+/// The pure keyframe rule of the encoder (unit-tested on its own).
+///
+/// A keyframe on the first frame of every session (the first, and each
+/// after a reconnect); on every frame of the start-up burst (`burst_s`
+/// seconds from the session's first frame), so that a player connecting
+/// meanwhile (go2rtc drops what arrives before its client plays) shows the
+/// very next frame; and after that whenever waiting for the next frame would
+/// let more than `interval_s` of camera time pass since the last keyframe,
+/// judged by the camera's mean frame interval so far. Times are arrival
+/// times of the JPEGs.
+class KeyframeClock {
+ public:
+  /// Slack (seconds) for arrival jitter when predicting the next frame, so
+  /// that a camera exactly at interval/2 fps gets a keyframe every other frame.
+  static constexpr double k_slack_s = 0.05;
+
+  KeyframeClock(double interval_s, double burst_s) : interval_s_(interval_s), burst_s_(burst_s) {}
+
+  /// The next frame starts a new session.
+  void begin_session() { session_start_.reset(); }
+  /// Whether the frame arriving at `arrival` must be a keyframe.
+  bool need_keyframe(Clock::time_point arrival) const;
+  /// Records the frame at `arrival` as encoded, a keyframe or not.
+  void encoded(Clock::time_point arrival, bool keyframe);
+  /// The camera's mean frame interval so far, seconds; 0 before two frames.
+  double mean_step_s() const { return mean_step_s_; }
+
+ private:
+  double interval_s_;
+  double burst_s_;
+  std::optional<Clock::time_point> session_start_;
+  std::optional<Clock::time_point> last_keyframe_;
+  std::optional<Clock::time_point> last_frame_;
+  double mean_step_s_ = 0;  // the camera's mean frame interval, seconds (moving average)
+};
+
+/// A FrameSink that takes whole JPEGs (post()) and passes their H.264 on to
+/// `out`: each JPEG is decoded, converted and encoded (H264Encoder), then
+/// muxed (Remuxer: MPEG-TS with the empty PES, or Annex-B), stamped with
+/// its arrival time (the moment post() took it, on the monotonic clock).
+///
+/// - Never blocks the caller: at most one JPEG waits for the encoder
+///   thread; a newer one replaces it and the older is counted as dropped
+///   (StreamStatus::count_dropped). No queue grows.
+/// - A JPEG that does not decode is skipped, counted (decode_failures) and
+///   warned about at most every 10 s; last_good_unit() then stops advancing,
+///   so the camera client's stall watchdog trips on a camera that sends
+///   only such JPEGs.
+/// - Keyframes follow KeyframeClock; a change of picture size reopens the
+///   encoder, whose first unit is a keyframe; the MPEG-TS stream runs on.
+/// - A mid-stream encoder failure is logged as an error and stops the
+///   program with StopReason::encoder_failed (error() says why).
+/// Heartbeat: format, codec, encoder name, frames encoded, encode time.
+class EncodingSink final : public FrameSink {
+ public:
+  /// `format`: mpegts or h264. Creates the encoder (throws EncoderUnavailable
+  /// for a bad --encoder) and starts the thread (std::system_error).
+  /// `out`, `status`, `log` and `stop` must outlive the sink. Needs libav().
+  EncodingSink(const EncoderSettings& settings, OutputFormat format, bool empty_pes, FrameSink& out,
+               StreamStatus& status, const Logger& log, StopFlag& stop);
+  /// Calls finish().
+  ~EncodingSink() override;
+  EncodingSink(const EncodingSink&) = delete;
+  EncodingSink& operator=(const EncodingSink&) = delete;
+
+  using FrameSink::post;
+  /// Takes one whole JPEG (`keyframe` is ignored: every JPEG is one).
+  void post(std::vector<std::uint8_t> jpeg, bool keyframe) override;
+  void begin_session() override;
+  std::optional<Clock::time_point> last_good_unit() const override;
+
+  /// Stops taking JPEGs, lets the one being encoded finish, and joins the
+  /// thread; a JPEG still waiting is dropped. Idempotent.
+  void finish();
+
+  /// The reason of an encoder_failed stop, else empty.
+  std::string error() const;
+
+ private:
+  struct Pending {
+    std::vector<std::uint8_t> jpeg;
+    Clock::time_point arrival;
+    bool new_session = false;
+  };
+  void run();
+
+  const EncoderSettings settings_;
+  const OutputFormat format_;
+  FrameSink& out_;
+  StreamStatus& status_;
+  const Logger& log_;
+  StopFlag& stop_;
+  std::unique_ptr<H264Encoder> encoder_;
+  std::unique_ptr<Remuxer> remuxer_;
+  KeyframeClock keyframes_;
+  std::optional<Clock::time_point> first_arrival_;  // pts 0 for the encoder
+  int width_ = 0, height_ = 0;                      // of the last picture, for the heartbeat
+  Clock::time_point last_warning_{};
+  std::uint64_t failures_since_warning_ = 0;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::optional<Pending> pending_;  // guarded by mutex_
+  bool session_starts_ = true;      // the next post() begins a session; guarded
+  bool finishing_ = false;          // guarded
+  std::optional<Clock::time_point> last_good_;  // guarded
+  std::string error_;                            // guarded
+  std::thread thread_;  // last: started once everything else exists
+};
+
+}  // namespace bambu

@@ -647,18 +647,25 @@ def wait_for(condition, timeout_s):
     return condition()
 
 
+WRITE_SLACK_NS = 20e6  # a frame may reach the client before write(2) returned (tests/support/go2rtc.h)
+
+
 def align(units, frames):
-    """The offset k at which received frame i is written unit k + i: the best
-    size match (TS bytes carry 184 payload bytes per 188) among the offsets
-    at which no frame arrives before it was written (tests/support/go2rtc.h
-    does the same)."""
+    """The offset k at which received frame i is written unit k + i, and the
+    size spread there: at the right offset, unit TS bytes * 184/188 minus the
+    frame's bytes is nearly constant (PES header, PAT/PMT, empty PES), so the
+    offset with the least mean deviation from the median wins, among those
+    at which no frame arrives before it was written (less a slack); as
+    tests/support/go2rtc.h does."""
     best = None
     for k in range(len(units) - len(frames) + 1):
-        if any(f[0] < units[k + i][0] for i, f in enumerate(frames)):
+        if any(f[0] < units[k + i][0] - WRITE_SLACK_NS for i, f in enumerate(frames)):
             continue
-        mismatch = sum(abs(units[k + i][1] * 184 / 188 - f[1]) for i, f in enumerate(frames)) / len(frames)
-        if best is None or mismatch < best[1]:
-            best = (k, mismatch)
+        diffs = [units[k + i][1] * 184 / 188 - f[1] for i, f in enumerate(frames)]
+        mid = statistics.median(diffs)
+        spread = sum(abs(d - mid) for d in diffs) / len(diffs)
+        if best is None or spread < best[1]:
+            best = (k, spread)
     return best
 
 

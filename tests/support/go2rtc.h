@@ -19,7 +19,9 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -287,27 +289,42 @@ inline std::vector<WrittenUnit> read_timing(const fs::path& path) {
   return units;
 }
 
+/// How much earlier than bambu-stream's --timing line a frame may reach the
+/// client: the line is taken when write(2) returns, and a unit larger than
+/// room in the pipe returns only after go2rtc has read (and passed on) most
+/// of it.
+inline constexpr std::int64_t k_write_slack_ns = 20'000'000;
+
 /// Which written MPEG-TS unit each received frame is: the offset k such that
 /// frame i is unit k + i. go2rtc passes every frame on after the client's
-/// PLAY, in order, so the frames are a run of consecutive units; the run is
-/// found by size (a unit's TS bytes carry 184 payload bytes per 188, plus a
-/// few hundred bytes of PES, AUD, PAT/PMT and the empty PES), among the
-/// offsets at which no frame arrives before it was written. Returns the
-/// offset and the mean size mismatch in bytes, or nullopt if none fits.
+/// PLAY, in order, so the frames are a run of consecutive units. The run is
+/// found by size: a unit's TS bytes carry 184 payload bytes per 188, plus
+/// a near-constant few hundred bytes (PES header, PAT/PMT, the empty PES,
+/// stuffing), so at the right offset unit*184/188 - frame is nearly the same
+/// for every frame; the offset with the least spread around its median
+/// wins, among those at which no frame arrives more than k_write_slack_ns
+/// before it was written. Returns the offset and that spread (mean absolute
+/// deviation, bytes), or nullopt if no offset fits.
 inline std::optional<std::pair<std::size_t, double>> align(const std::vector<WrittenUnit>& units,
                                                            const std::vector<ReceivedFrame>& frames) {
   std::optional<std::pair<std::size_t, double>> best;
   if (frames.empty() || units.size() < frames.size()) return best;
   for (std::size_t k = 0; k + frames.size() <= units.size(); ++k) {
-    double mismatch = 0;
+    std::vector<double> diffs;
     bool causal = true;
     for (std::size_t i = 0; i < frames.size() && causal; ++i) {
-      causal = frames[i].recv_ns >= units[k + i].written_ns;
-      mismatch += std::abs(static_cast<double>(units[k + i].bytes) * 184.0 / 188.0 -
-                           static_cast<double>(frames[i].bytes));
+      causal = frames[i].recv_ns >= units[k + i].written_ns - k_write_slack_ns;
+      diffs.push_back(static_cast<double>(units[k + i].bytes) * 184.0 / 188.0 -
+                      static_cast<double>(frames[i].bytes));
     }
-    mismatch /= static_cast<double>(frames.size());
-    if (causal && (!best || mismatch < best->second)) best = {{k, mismatch}};
+    if (!causal) continue;
+    std::vector<double> sorted = diffs;
+    std::nth_element(sorted.begin(), sorted.begin() + static_cast<std::ptrdiff_t>(sorted.size() / 2), sorted.end());
+    const double mid = sorted[sorted.size() / 2];
+    double spread = 0;
+    for (double d : diffs) spread += std::abs(d - mid);
+    spread /= static_cast<double>(diffs.size());
+    if (!best || spread < best->second) best = {{k, spread}};
   }
   return best;
 }

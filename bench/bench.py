@@ -821,10 +821,14 @@ def encode_run(args, workdir, name, fps, frames):
         result["burst_frames"] = burst
         past = [u[1] for u in written[burst:]]
         result["bytes_per_frame"] = statistics.mean(past) if past else None
-        # PTS against arrival: each PTS's distance from the first, against the
-        # simulator's send time's distance from the first frame's.
+        # PTS against arrival: PTS minus the simulator's send time, whose
+        # median is the constant offset between the two clocks; the error is
+        # each frame's distance from it (not from the first frame's, whose
+        # own error would shift every other frame's).
         pts = [p[0] for p in packets][:n]
-        errors = [abs((pts[i] - pts[0]) - (sent[i][1] - sent[0][1]) / 1e9) * 1e3 for i in range(len(pts))]
+        offsets = [pts[i] - sent[i][1] / 1e9 for i in range(len(pts))]
+        mid = statistics.median(offsets)
+        errors = [abs(o - mid) * 1e3 for o in offsets]
         result["pts_error_max_ms"] = max(errors) if errors else None
         keys = [p[0] for p in packets if p[1]]
         result["keyframe_gap_max_s"] = max((b - a for a, b in zip(keys, keys[1:])), default=None)
@@ -1028,7 +1032,7 @@ def encode_rows(args, e):
                      fmt(rm) + "×", "≤ 0.7×", verdict(check(rm, lambda v: v <= 0.7))))
         gap = max([r.get("keyframe_gap_max_s") for r in ours if r.get("ok") and r.get("keyframe_gap_max_s")],
                   default=None)
-        rows.append(("%s: largest keyframe gap (s)" % tag, fmt(gap), "", "", "≤ %g s" % args.keyframe_interval,
+        rows.append(("%s: largest keyframe gap (s)" % tag, fmt(gap, 3), "", "", "≤ %g s" % args.keyframe_interval,
                      verdict(check(gap, lambda v: v <= args.keyframe_interval + 1e-3))))
         pts = max([r.get("pts_error_max_ms") for r in ours if r.get("ok") and r.get("pts_error_max_ms") is not None],
                   default=None)
@@ -1165,7 +1169,7 @@ def table(args, stream, first, floor, rtsps_results, scale_result, encode_result
               "%d runs each (frame delay: %g s per run, at 5 fps with --jitter %d); ours is bambu-stream "
               "--format mpegts with its defaults."
               % (args.frames_dir, ", ".join("%g fps x %d frames" % r for r in args.encode_rates),
-                 " ".join(ANCHOR_FFMPEG[:1] + ANCHOR_FFMPEG[5:]), args.encode_runs, args.go2rtc_runs, args.delay_seconds,
+                 " ".join(ANCHOR_FFMPEG[:1] + ANCHOR_FFMPEG[4:]), args.encode_runs, args.go2rtc_runs, args.delay_seconds,
                  args.jitter_ms))
     print()
     print("Machine: " + machine())

@@ -25,7 +25,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
-      libssl-dev libavformat-dev libavcodec-dev libavutil-dev \
+      libssl-dev libavformat-dev libavcodec-dev libavutil-dev libswscale-dev \
       libcli11-dev libfmt-dev nlohmann-json3-dev libcpp-httplib-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -41,7 +41,8 @@ RUN cmake --preset release \
 FROM debian:bookworm-slim
 # libssl3, libfmt9, libcpp-httplib0.11: bambu-stream's shared libraries.
 # ffmpeg: go2rtc's ffmpeg: sources (MJPEG to H.264); also the libavcodec
-# that `bambu-stream simulate` and --demo load. tini: PID 1, which forwards
+# (and libswscale) that `bambu-stream simulate`, --demo and the H.264
+# encoder of the jpeg source load. tini: PID 1, which forwards
 # signals to the entrypoint and reaps orphans.
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \

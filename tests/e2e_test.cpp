@@ -20,6 +20,7 @@
 #include "support/jpeg_info.h"
 #include "support/pki.h"
 #include "support/ports.h"
+#include "support/simulator_process.h"
 #include "support/temp_dir.h"
 
 using namespace std::chrono_literals;
@@ -27,6 +28,7 @@ using bambu::test::ChildOptions;
 using bambu::test::ChildProcess;
 using bambu::test::LoopbackPort;
 using bambu::test::read_jpeg_info;
+using bambu::test::SimulatorProcess;
 using bambu::test::split_jpegs;
 using bambu::test::TempDir;
 using bambu::test::TestPki;
@@ -36,7 +38,7 @@ using Bytes = std::vector<std::uint8_t>;
 
 namespace {
 
-constexpr const char* k_code = "31415926";
+constexpr const char* k_code = bambu::test::k_sim_code;
 
 Bytes concat(const std::vector<Bytes>& frames, std::size_t n) {
   Bytes out;
@@ -45,47 +47,7 @@ Bytes concat(const std::vector<Bytes>& frames, std::size_t n) {
 }
 
 
-// `bambu-stream simulate` on 127.0.0.1 port 0, recording what it sends.
-class Simulator {
- public:
-  explicit Simulator(std::vector<std::string> extra = {}, const std::string& fps = "10") : dir_() {
-    std::vector<std::string> argv = {k_binary,  "simulate", "--listen", "127.0.0.1:0", "--access-code",
-                                     k_code,    "--fps",    fps,        "--record",    record_path().string(),
-                                     "--cert-out", cert_path().string()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    process_ = std::make_unique<ChildProcess>(ChildOptions{argv, {}, k_env_unset, false});
-    auto line = process_->wait_for_stderr("listening on 127.0.0.1:", 10s);
-    REQUIRE(line);
-    auto pos = line->find("127.0.0.1:") + 10;
-    port_ = std::stoi(line->substr(pos));
-    REQUIRE(port_ > 0);
-  }
-  std::string port() const { return std::to_string(port_); }
-  fs::path record_path() const { return dir_.path / "sent.mjpeg"; }
-  fs::path cert_path() const { return dir_.path / "cert.pem"; }
-  ChildProcess& process() { return *process_; }
-  // Every whole JPEG sent so far, in order, once there are at least
-  // `at_least`: the simulator records a frame just after its write returns,
-  // so a fast client can finish before the record has it.
-  std::vector<Bytes> sent_frames(std::size_t at_least = 0) const {
-    auto end = std::chrono::steady_clock::now() + 5s;
-    for (;;) {
-      auto frames = split_jpegs(read_file(record_path()));
-      REQUIRE(frames);
-      if (frames->size() >= at_least || std::chrono::steady_clock::now() > end) return *frames;
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-  std::string log() const { return process_->stderr_text(); }
-
- private:
-  TempDir dir_;
-  std::unique_ptr<ChildProcess> process_;
-  int port_ = 0;
-};
-
-
-ChildProcess client_of(const Simulator& sim, std::vector<std::string> extra) {
+ChildProcess client_of(const SimulatorProcess& sim, std::vector<std::string> extra) {
   std::vector<std::string> args = {"--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--access-code", k_code};
   args.insert(args.end(), extra.begin(), extra.end());
   return client(args);
@@ -105,7 +67,7 @@ void check_one_session_at_a_time(const std::string& log) {
 }  // namespace
 
 TEST_CASE("streaming: stdout is byte-identical to the JPEGs the printer sent, 1280x720, exit 0") {
-  Simulator sim;
+  SimulatorProcess sim;
   auto c = client_of(sim, {"--frames", "5"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   Bytes out = c.stdout_bytes();
@@ -126,14 +88,14 @@ TEST_CASE("streaming: stdout is byte-identical to the JPEGs the printer sent, 12
 }
 
 TEST_CASE("option --frames 1 is a snapshot: exactly one whole JPEG") {
-  Simulator sim;
+  SimulatorProcess sim;
   auto c = client_of(sim, {"--frames", "1"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   CHECK(c.stdout_bytes() == sim.sent_frames(1).at(0));
 }
 
 TEST_CASE("wrong access code: exit 3, and the first stderr line says so") {
-  Simulator sim;
+  SimulatorProcess sim;
   auto c = client({"--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--access-code", "00000000"});
   REQUIRE(c.wait_for_exit(k_wait) == 3);
   CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith("error: access code rejected"));
@@ -163,7 +125,7 @@ TEST_CASE("a TLS handshake that never answers: exit 4 within --start-timeout, na
 }
 
 TEST_CASE("camera slots all taken by other viewers: exit 4 naming the slot limit") {
-  Simulator sim({"--max-sessions", "1"});
+  SimulatorProcess sim({"--max-sessions", "1"});
   auto viewer = client_of(sim, {});
   REQUIRE(viewer.wait_for_stdout(1000, k_wait));
   auto c = client_of(sim, {"--start-timeout", "1"});
@@ -174,14 +136,14 @@ TEST_CASE("camera slots all taken by other viewers: exit 4 naming the slot limit
 }
 
 TEST_CASE("logged in but no frame within --start-timeout: exit 4") {
-  Simulator sim({"--fault", "stall", "--fault-after", "0"});
+  SimulatorProcess sim({"--fault", "stall", "--fault-after", "0"});
   auto c = client_of(sim, {"--start-timeout", "1"});
   REQUIRE(c.wait_for_exit(k_wait) == 4);
   CHECK_THAT(first_line(c.stderr_text()), Catch::Contains("no frame arrived within 1 s"));
 }
 
 TEST_CASE("connection dropped mid-frame: no partial frame, one session at a time, the stream resumes") {
-  Simulator sim({"--fault", "drop-mid-frame", "--fault-after", "2"});
+  SimulatorProcess sim({"--fault", "drop-mid-frame", "--fault-after", "2"});
   auto c = client_of(sim, {"--frames", "4"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   // Two frames before the drop, two after the reconnect; the half frame never appears.
@@ -193,7 +155,7 @@ TEST_CASE("connection dropped mid-frame: no partial frame, one session at a time
 TEST_CASE("stall: no frame for --stall-timeout, then reconnect and resume") {
   // One slot, as if another viewer held the printer's second: if we dialled
   // again before closing the stalled session, the new one would never start.
-  Simulator sim({"--fault", "stall", "--fault-after", "1", "--max-sessions", "1"});
+  SimulatorProcess sim({"--fault", "stall", "--fault-after", "1", "--max-sessions", "1"});
   auto c = client_of(sim, {"--frames", "3", "--stall-timeout", "1.5", "--start-timeout", "3"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   CHECK(c.stdout_bytes() == concat(sim.sent_frames(3), 3));
@@ -203,7 +165,7 @@ TEST_CASE("stall: no frame for --stall-timeout, then reconnect and resume") {
 }
 
 TEST_CASE("a size field over the 4 MiB cap: protocol error, reconnect, resume") {
-  Simulator sim({"--fault", "oversize", "--fault-after", "1", "--max-sessions", "1"});
+  SimulatorProcess sim({"--fault", "oversize", "--fault-after", "1", "--max-sessions", "1"});
   auto c = client_of(sim, {"--frames", "3", "--start-timeout", "3"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   CHECK(c.stdout_bytes() == concat(sim.sent_frames(3), 3));
@@ -212,7 +174,7 @@ TEST_CASE("a size field over the 4 MiB cap: protocol error, reconnect, resume") 
 }
 
 TEST_CASE("a payload that is not a JPEG is skipped with a warning, the stream goes on") {
-  Simulator sim({"--fault", "non-jpeg", "--fault-after", "1"});
+  SimulatorProcess sim({"--fault", "non-jpeg", "--fault-after", "1"});
   auto c = client_of(sim, {"--frames", "3"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   CHECK(c.stdout_bytes() == concat(sim.sent_frames(3), 3));
@@ -220,7 +182,7 @@ TEST_CASE("a payload that is not a JPEG is skipped with a warning, the stream go
 }
 
 TEST_CASE("the printer gone for good: exit 5 after --retry-for") {
-  Simulator sim({"--frames", "2"});  // the simulator exits after two frames
+  SimulatorProcess sim({"--frames", "2"});  // the simulator exits after two frames
   auto c = client_of(sim, {"--retry-for", "3"});
   REQUIRE(c.wait_for_exit(k_wait) == 5);
   CHECK(c.stdout_bytes() == concat(sim.sent_frames(2), 2));
@@ -231,7 +193,7 @@ TEST_CASE("the printer gone for good: exit 5 after --retry-for") {
 }
 
 TEST_CASE("SIGTERM: exit 0 within 1 s, heartbeat says stopped, the printer sees the session close") {
-  Simulator sim({}, "5");
+  SimulatorProcess sim({}, "5");
   TempDir dir;
   auto hb = dir.path / "hb.json";
   auto c = client_of(sim, {"--heartbeat", hb.string()});
@@ -249,7 +211,7 @@ TEST_CASE("SIGTERM: exit 0 within 1 s, heartbeat says stopped, the printer sees 
 // the kernel closes the socket as the process ends, and the printer sees the
 // TCP close. Either way the printer must get its slot back at once.
 TEST_CASE("camera slots: 20 starts and stops, SIGTERM and SIGKILL in turn, one session at a time, each closed within 1 s") {
-  Simulator sim({"--max-sessions", "2"}, "30");
+  SimulatorProcess sim({"--max-sessions", "2"}, "30");
   for (int cycle = 1; cycle <= 20; ++cycle) {
     INFO("cycle " << cycle);
     auto c = client_of(sim, {});
@@ -280,7 +242,7 @@ TEST_CASE("camera slots: 20 starts and stops, SIGTERM and SIGKILL in turn, one s
 }
 
 TEST_CASE("SIGTERM while reconnecting: exit 0 within 1 s, heartbeat stopped") {
-  Simulator sim({"--frames", "1"});  // gone after one frame: the client starts reconnecting
+  SimulatorProcess sim({"--frames", "1"});  // gone after one frame: the client starts reconnecting
   TempDir dir;
   auto hb = dir.path / "hb.json";
   auto c = client_of(sim, {"--heartbeat", hb.string(), "--retry-for", "60"});
@@ -299,7 +261,7 @@ TEST_CASE("SIGTERM during a TLS handshake that never answers: exit 0 within 1 s"
 }
 
 TEST_CASE("a reader that stops reading: frames are dropped, not queued, and SIGTERM leaves no partial frame") {
-  Simulator sim({}, "30");
+  SimulatorProcess sim({}, "30");
   TempDir dir;
   auto hb = dir.path / "hb.json";
   int fds[2];
@@ -331,7 +293,7 @@ TEST_CASE("a reader that stops reading: frames are dropped, not queued, and SIGT
 }
 
 TEST_CASE("SIGINT works like SIGTERM") {
-  Simulator sim;
+  SimulatorProcess sim;
   auto c = client_of(sim, {});
   REQUIRE(c.wait_for_stdout(1000, k_wait));
   c.signal(SIGINT);
@@ -339,7 +301,7 @@ TEST_CASE("SIGINT works like SIGTERM") {
 }
 
 TEST_CASE("the reader closes stdout (EPIPE): exit 0 quietly") {
-  Simulator sim;
+  SimulatorProcess sim;
   auto c = client_of(sim, {});
   REQUIRE(c.wait_for_stdout(1000, k_wait));
   c.close_stdout();
@@ -348,7 +310,7 @@ TEST_CASE("the reader closes stdout (EPIPE): exit 0 quietly") {
 }
 
 TEST_CASE("the heartbeat is always valid JSON while it is being rewritten") {
-  Simulator sim({}, "30");
+  SimulatorProcess sim({}, "30");
   TempDir dir;
   auto hb = dir.path / "hb.json";
   auto c = client_of(sim, {"--heartbeat", hb.string()});
@@ -393,7 +355,7 @@ TEST_CASE("a failed stream leaves state failed and the reason in the heartbeat")
 }
 
 TEST_CASE("TLS pinning end to end: the right fingerprint streams, a wrong one exits 6") {
-  Simulator sim;
+  SimulatorProcess sim;
   auto fp_line = sim.process().wait_for_stderr("certificate SHA-256 ", 1s);
   REQUIRE(fp_line);
   std::string fp = fp_line->substr(fp_line->find("SHA-256 ") + 8, 64);
@@ -412,12 +374,12 @@ TEST_CASE("TLS pinning end to end: the right fingerprint streams, a wrong one ex
 TEST_CASE("option --ca-file with --serial end to end: chain and CN match, wrong serial, wrong CA, expired leaf") {
   const std::string serial = "01S00C123456789";
   TestPki pki(serial);
-  Simulator sim({"--cert", pki.cert_path().string(), "--key", pki.key_path().string()});
+  SimulatorProcess sim({"--cert", pki.cert_path().string(), "--key", pki.key_path().string()});
   auto good = client_of(sim, {"--frames", "1", "--ca-file", pki.ca_path().string(), "--serial", serial});
   CHECK(good.wait_for_exit(k_wait) == 0);
   CHECK(split_jpegs(good.stdout_bytes()).value_or(std::vector<Bytes>{}).size() == 1);
 
-  auto refused = [&](Simulator& server, const fs::path& ca, const std::string& expected_serial, const std::string& why) {
+  auto refused = [&](SimulatorProcess& server, const fs::path& ca, const std::string& expected_serial, const std::string& why) {
     INFO(why);
     auto c = client_of(server, {"--frames", "1", "--ca-file", ca.string(), "--serial", expected_serial});
     CHECK(c.wait_for_exit(k_wait) == 6);
@@ -426,7 +388,7 @@ TEST_CASE("option --ca-file with --serial end to end: chain and CN match, wrong 
   };
   refused(sim, pki.ca_path(), "01S00C000000000", "not --serial '01S00C000000000'");
   refused(sim, pki.other_ca_path(), serial, "does not verify against --ca-file");
-  Simulator expired({"--cert", pki.expired_cert_path().string(), "--key", pki.expired_key_path().string()});
+  SimulatorProcess expired({"--cert", pki.expired_cert_path().string(), "--key", pki.expired_key_path().string()});
   refused(expired, pki.ca_path(), serial, "expired");
   // Not one of the refused clients logged in.
   CHECK(sim.log().find("session 2 opened") == std::string::npos);
@@ -435,7 +397,7 @@ TEST_CASE("option --ca-file with --serial end to end: chain and CN match, wrong 
 }
 
 TEST_CASE("option -v prints the certificate fingerprint, and never the access code") {
-  Simulator sim;
+  SimulatorProcess sim;
   auto c = client_of(sim, {"--frames", "2", "-v"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   std::string err = c.stderr_text();
@@ -453,7 +415,7 @@ TEST_CASE("option -v prints the certificate fingerprint, and never the access co
 }
 
 TEST_CASE("option -q: a healthy stream and a lost one say nothing, a failure still says why") {
-  Simulator sim({"--fault", "drop-mid-frame", "--fault-after", "1"});
+  SimulatorProcess sim({"--fault", "drop-mid-frame", "--fault-after", "1"});
   auto c = client_of(sim, {"--frames", "2", "-q"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   CHECK(c.stderr_text().empty());
@@ -463,7 +425,7 @@ TEST_CASE("option -q: a healthy stream and a lost one say nothing, a failure sti
 }
 
 TEST_CASE("access code from the environment and from a file") {
-  Simulator sim;
+  SimulatorProcess sim;
   std::vector<std::string> argv = {k_binary, "--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--frames", "1"};
   ChildProcess from_env(ChildOptions{argv, {{"PRINTER_ACCESS_CODE", k_code}}, {"PRINTER_ADDRESS"}, true});
   CHECK(from_env.wait_for_exit(k_wait) == 0);
@@ -488,7 +450,7 @@ TEST_CASE("secrets: the access code is in no stderr line at -q, default or -v, n
   // The first session drops mid-frame: the run logs a loss and a reconnect too.
   for (std::string level : {"-q", "", "-v"}) {
     INFO("verbosity '" << level << "'");
-    Simulator sim({"--fault", "drop-mid-frame", "--fault-after", "1"}, "30");
+    SimulatorProcess sim({"--fault", "drop-mid-frame", "--fault-after", "1"}, "30");
     TempDir dir;
     auto hb = dir.path / "hb.json";
     std::vector<std::string> extra = {"--frames", "5", "--heartbeat", hb.string()};
@@ -505,7 +467,7 @@ TEST_CASE("secrets: the access code is in no stderr line at -q, default or -v, n
 }
 
 TEST_CASE("secrets: the access code leaves the command line as soon as it is read, in every form") {
-  Simulator sim({}, "30");
+  SimulatorProcess sim({}, "30");
   const std::vector<std::string> base = {k_binary, "--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port()};
   auto shown_to_ps = [&](std::vector<std::string> argv, std::vector<std::pair<std::string, std::string>> env = {}) {
     ChildProcess c(ChildOptions{std::move(argv), std::move(env), k_env_unset, true});
@@ -537,9 +499,9 @@ TEST_CASE("usage errors exit 2 with the reason first, --help goes to stderr, not
   auto none = client({});
   CHECK(none.wait_for_exit(k_wait) == 2);
   CHECK_THAT(first_line(none.stderr_text()), Catch::StartsWith("error: no printer given"));
-  auto mismatch = client({"--host", "h", "--access-code", k_code, "--source", "jpeg", "--format", "mpegts"});
+  auto mismatch = client({"--host", "h", "--access-code", k_code, "--source", "rtsps", "--format", "mjpeg"});
   CHECK(mismatch.wait_for_exit(k_wait) == 2);
-  CHECK_THAT(first_line(mismatch.stderr_text()), Catch::StartsWith("error: --format mpegts needs an RTSPS camera"));
+  CHECK_THAT(first_line(mismatch.stderr_text()), Catch::StartsWith("error: --format mjpeg: the RTSPS camera"));
   auto help = client({"--help"});
   CHECK(help.wait_for_exit(k_wait) == 0);
   CHECK(help.stdout_size() == 0);
@@ -548,7 +510,7 @@ TEST_CASE("usage errors exit 2 with the reason first, --help goes to stderr, not
   auto hb = client({"--host", "h", "--access-code", k_code, "--heartbeat", (dir.path / "no/such/dir").string()});
   CHECK(hb.wait_for_exit(k_wait) == 2);
   CHECK_THAT(first_line(hb.stderr_text()), Catch::Contains("--heartbeat"));
-  Simulator sim;
+  SimulatorProcess sim;
   auto taken = client({"simulate", "--listen", "127.0.0.1:" + sim.port(), "--access-code", k_code});
   CHECK(taken.wait_for_exit(k_wait) == 2);
   CHECK_THAT(first_line(taken.stderr_text()), Catch::Contains("cannot listen on 127.0.0.1:" + sim.port()));

@@ -26,15 +26,17 @@
 #include "support/ffprobe.h"
 #include "support/go2rtc.h"
 #include "support/rtsps_server.h"
+#include "support/simulator_process.h"
 #include "support/temp_dir.h"
 
 using namespace std::chrono_literals;
 using namespace bambu::test::go2rtc;
 using bambu::test::ChildOptions;
 using bambu::test::ChildProcess;
-using bambu::test::ffprobe;
-using bambu::test::ffprobe_warnings;
+using bambu::test::e2e::ffprobe;
+using bambu::test::e2e::ffprobe_warnings;
 using bambu::test::RtspsServer;
+using bambu::test::SimulatorProcess;
 using bambu::test::TempDir;
 using bambu::test::e2e::k_binary;
 using bambu::test::e2e::k_env_unset;
@@ -44,7 +46,7 @@ using nlohmann::json;
 
 namespace {
 
-constexpr const char* k_code = "16180339";
+constexpr const char* k_code = bambu::test::k_sim_code;
 const fs::path k_frames = fs::path(BAMBU_TESTS_DIR) / ".." / ".." / "shared" / "frames" / "camera-720p";
 constexpr double k_keyframe_interval_s = 2.0;  // bambu-stream's default --keyframe-interval
 
@@ -60,23 +62,17 @@ void skip_unless_ready() {
   }
 }
 
-// `bambu-stream simulate` serving camera-720p on 127.0.0.1 port 0.
-class Camera {
+// `bambu-stream simulate` serving camera-720p at `fps`, with `extra` options.
+class Camera : public SimulatorProcess {
  public:
-  explicit Camera(const std::string& fps, std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {k_binary, "simulate",     "--listen", "127.0.0.1:0", "--access-code", k_code,
-                                     "--fps",  fps,            "--frames-dir", k_frames.string()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    process_ = std::make_unique<ChildProcess>(ChildOptions{argv, {}, k_env_unset, false});
-    auto line = process_->wait_for_stderr("listening on 127.0.0.1:", 10s);
-    REQUIRE(line);
-    port_ = std::stoi(line->substr(line->find("127.0.0.1:") + 10));
-  }
-  std::string port() const { return std::to_string(port_); }
+  explicit Camera(const std::string& fps, std::vector<std::string> extra = {})
+      : SimulatorProcess(with_frames(std::move(extra)), fps) {}
 
  private:
-  std::unique_ptr<ChildProcess> process_;
-  int port_ = 0;
+  static std::vector<std::string> with_frames(std::vector<std::string> extra) {
+    extra.insert(extra.begin(), {"--frames-dir", k_frames.string()});
+    return extra;
+  }
 };
 
 // The `streams:` section for one exec: stream of bambu-stream. Paths hold no

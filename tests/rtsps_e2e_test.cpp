@@ -28,7 +28,6 @@ using bambu::test::ChildOptions;
 using bambu::test::ChildProcess;
 using bambu::test::LoopbackPort;
 using bambu::test::TempDir;
-using bambu::test::ffprobe;
 using bambu::test::TestPki;
 using bambu::test::RtspsServer;
 using bambu::test::ServedCertificate;
@@ -48,25 +47,6 @@ ChildProcess rtsps_client(const RtspsServer& server, std::vector<std::string> ex
   return client(args);
 }
 
-fs::path save(const TempDir& dir, const std::string& name, const Bytes& bytes) {
-  fs::path path = dir.path / name;
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  return path;
-}
-
-// NAL unit types in Annex-B `data`, in order (an independent scan: every
-// 00 00 01 starts a unit).
-std::vector<int> nal_types(const Bytes& data) {
-  std::vector<int> types;
-  for (std::size_t i = 0; i + 3 < data.size(); ++i) {
-    if (data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1) {
-      types.push_back(data[i + 3] & 0x1F);
-      i += 2;
-    }
-  }
-  return types;
-}
 
 // The packets' presentation times in seconds, in stream order.
 std::vector<double> packet_times(const fs::path& ts) {
@@ -93,7 +73,7 @@ TEST_CASE("RTSPS to MPEG-TS: whole 188-byte packets from byte 0, PAT first, H.26
   CHECK(synced);
   CHECK((((out[1] & 0x1F) << 8) | out[2]) == 0);  // PID 0: the PAT comes first
 
-  const fs::path ts = save(dir, "out.ts", out);
+  const fs::path ts = save(dir.path, "out.ts", out);
   json streams = ffprobe(ts, {"-count_frames", "-show_streams"})["streams"];
   REQUIRE(streams.size() == 1);
   CHECK(streams[0]["codec_name"] == "h264");
@@ -135,7 +115,7 @@ TEST_CASE("RTSPS to Annex-B: a start code and an SPS first, SPS and PPS before e
   }
   CHECK(idrs >= 3);  // 35 frames with a keyframe every 10
   TempDir dir;
-  json streams = ffprobe(save(dir, "out.h264", out), {"-count_frames", "-show_streams"})["streams"];
+  json streams = ffprobe(save(dir.path, "out.h264", out), {"-count_frames", "-show_streams"})["streams"];
   REQUIRE(streams.size() == 1);
   CHECK(streams[0]["codec_name"] == "h264");
   CHECK(streams[0]["width"] == 640);
@@ -173,13 +153,13 @@ TEST_CASE("RTSPS: a stream at -v never shows the code, raw or URL-encoded, on st
   }
 }
 
-TEST_CASE("RTSPS: a refused port exits 4 and asks whether LAN liveview is on") {
+TEST_CASE("RTSPS: a refused port exits 4 and names the LAN Only Liveview setting") {
   LoopbackPort refused(false);
   auto c = client({"--host", "127.0.0.1", "--source", "rtsps", "--port", std::to_string(refused.port()),
                    "--access-code", k_code});
   REQUIRE(c.wait_for_exit(k_wait) == 4);
   CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith("error: connection to 127.0.0.1:") &&
-                                              Catch::Contains("is LAN liveview switched on on the printer?"));
+                                              Catch::Contains("switch on \"LAN Only Liveview\" on the printer"));
 }
 
 TEST_CASE("RTSPS: --tls-fingerprint streams on a match and exits 6 on a mismatch before any RTSP request") {
@@ -250,7 +230,7 @@ TEST_CASE("RTSPS: the server stopped mid-stream and restarted: the stream resume
   REQUIRE(c.wait_for_stdout(before + 188 * 200, k_wait));
   sigterm_exits_0_within_1s(c);
 
-  const fs::path ts = save(dir, "out.ts", c.stdout_bytes());
+  const fs::path ts = save(dir.path, "out.ts", c.stdout_bytes());
   auto times = packet_times(ts);
   REQUIRE(times.size() > 40);
   bool increasing = true;
@@ -324,7 +304,7 @@ TEST_CASE("RTSPS: frozen printer timestamps are detected, stamped on arrival, wi
   auto c = rtsps_client(server, {"--frames", "30"});
   REQUIRE(c.wait_for_exit(k_wait) == 0);
   CHECK_THAT(c.stderr_text(), Catch::Contains("warning: the printer's video timestamps do not advance"));
-  auto times = packet_times(save(dir, "out.ts", c.stdout_bytes()));
+  auto times = packet_times(save(dir.path, "out.ts", c.stdout_bytes()));
   REQUIRE(times.size() == 30);
   bool increasing = true;
   for (std::size_t i = 1; i < times.size(); ++i) increasing = increasing && times[i] > times[i - 1];

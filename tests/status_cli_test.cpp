@@ -82,7 +82,7 @@ TEST_CASE("option --check: parsed like a stream, validated the same way, with th
   CHECK_FALSE(stream({"--host", "h", "--access-code", "12345678"}).check);
   CHECK_THAT(usage_error({"--check", "--host", "h"}), Catch::StartsWith("no access code given"));
   CHECK_THAT(usage_error({"--check", "--access-code", "12345678"}), Catch::StartsWith("no printer given"));
-  CHECK_THAT(usage_error({"--check", "--host", "h", "--access-code", "123"}), Catch::Contains("4 to 32"));
+  CHECK_THAT(usage_error({"--check", "--host", "h", "--access-code", "123"}), Catch::Contains("must be 8 characters"));
 }
 
 TEST_CASE("option --check: what it reports for each way of choosing the source") {

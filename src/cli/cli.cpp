@@ -3,6 +3,8 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
@@ -64,13 +66,47 @@ std::pair<std::string, std::uint16_t> parse_listen(const std::string& text) {
 // Access codes shorter than this are refused: printers use 8 characters, and
 // the logger cannot redact a shorter secret without mangling ordinary words.
 constexpr std::size_t k_min_access_code_size = 4;
+// The length of every printer's LAN access code (port6000-protocol.md, "Login
+// packet"; the printer shows it in its network or LAN settings).
+constexpr std::size_t k_printer_access_code_size = 8;
 
+// The simulator's rule: anything that fits the login packet and can be redacted.
 void check_access_code(const std::string& code) {
   if (code.size() < k_min_access_code_size || !make_login_packet(code)) {
     usage_error(fmt::format("the access code must be {} to {} characters (the printer shows 8)",
                             k_min_access_code_size, k_max_access_code_size));
   }
 }
+
+}  // namespace
+
+std::optional<std::string> printer_access_code_problem(const std::string& code, std::string_view given_by) {
+  // Names the count and kind of the bad characters, never the characters:
+  // the message is printed, and part of a code is still a secret.
+  const auto spaces = static_cast<std::size_t>(std::count_if(
+      code.begin(), code.end(), [](unsigned char c) { return std::isspace(c) != 0; }));
+  if (spaces > 0) {
+    return fmt::format("the access code must not contain spaces, but the one given by {} has {} (a space, tab or "
+                       "line break): copy it again from the printer's screen (network or LAN settings), without "
+                       "quotes or blanks",
+                       given_by, spaces);
+  }
+  const auto controls = static_cast<std::size_t>(
+      std::count_if(code.begin(), code.end(), [](unsigned char c) { return std::iscntrl(c) != 0 || c >= 0x80; }));
+  if (controls > 0) {
+    return fmt::format("the access code must be letters and digits, but the one given by {} has {} other "
+                       "character(s): copy it again from the printer's screen (network or LAN settings)",
+                       given_by, controls);
+  }
+  if (code.size() != k_printer_access_code_size) {
+    return fmt::format("the access code must be {} characters, but the one given by {} has {}: copy it again from "
+                       "the printer's screen (network or LAN settings)",
+                       k_printer_access_code_size, given_by, code.size());
+  }
+  return std::nullopt;
+}
+
+namespace {
 
 // Where each value given to --access-code sits in argv, in either form
 // (--access-code X, --access-code=X): the argument's index and the value's
@@ -220,6 +256,11 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
                  "Encoder: camera seconds between keyframes, at most 2 (late viewers wait at most this)")
       ->check(seconds_in(0, EncoderSettings::k_max_keyframe_interval_s))
       ->capture_default_str();
+  app.add_option("--keyframe-burst", stream.encoder.burst_s,
+                 "Encoder: seconds after the start and each reconnect in which every frame is a keyframe, so a "
+                 "viewer that connects meanwhile sees the next frame")
+      ->check(seconds_in(0, 60, true))
+      ->capture_default_str();
   bool no_empty_pes = false;
   app.add_flag("--no-empty-pes", no_empty_pes,
                "Testing: leave out the empty PES after each MPEG-TS access unit (go2rtc then holds each frame "
@@ -260,7 +301,9 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
                                                      {"non-jpeg", SimulatorFault::non_jpeg},
                                                      {"undecodable", SimulatorFault::undecodable},
                                                      {"undecodable-all", SimulatorFault::undecodable_all},
-                                                     {"resize", SimulatorFault::resize}};
+                                                     {"resize", SimulatorFault::resize},
+                                                     {"tunnel", SimulatorFault::tunnel},
+                                                     {"slots-full", SimulatorFault::slots_full}};
   auto* simulate = app.add_subcommand("simulate", "Run a fake P1/A1 camera (port-6000 protocol) to test with");
   simulate->footer("Port 0 picks a free port; the address is logged as 'listening on HOST:PORT'.");
   simulate->add_option("--listen", listen, "Address to listen on, HOST:PORT")->capture_default_str();
@@ -279,7 +322,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   simulate->add_option("--fault", fault,
                        "Testing: break the first session: drop-mid-frame, stall, oversize, non-jpeg, undecodable (one JPEG "
                        "that does not decode), undecodable-all (only such from then on), resize (half size from "
-                       "then on)")
+                       "then on); or every session: tunnel (port 6000 of an RTSPS model), slots-full (login accepted, "
+                       "then silence)")
       ->transform(CLI::IsMember(faults));
   simulate->add_option("--fault-after", sim.fault_after, "Testing: whole frames sent before the fault")
       ->capture_default_str();
@@ -293,8 +337,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   simulate->add_option("--timing", sim.timing_path,
                        "Testing: one line per whole frame sent, 'SESSION FRAME MONOTONIC_NS BYTES' (emptied at start)");
   simulate->add_option("--frames-dir", sim.frames_dir,
-                       "Serve the .jpg/.jpeg files of this folder in name order, looping, instead of the test "
-                       "pattern (a --record capture split into files works too)")
+                       "Serve the JPEGs of the .jpg, .jpeg and .mjpeg files of this folder in name order, looping, "
+                       "instead of the test pattern (a --record capture works too)")
       ->check(CLI::ExistingDirectory);
   simulate->add_option("--jitter", sim.jitter_ms,
                        "Testing: vary each frame interval at random by up to this many ms either way")
@@ -388,7 +432,10 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
     usage_error("no access code given: set --access-code, --access-code-file or PRINTER_ACCESS_CODE "
                 "(the printer's 8-character LAN access code, shown on its screen in the network or LAN settings)");
   }
-  check_access_code(stream.access_code);
+  const std::string given_by = !access_code_file.empty()                     ? "--access-code-file"
+                               : !access_code_arguments(argc, argv).empty() ? "--access-code"
+                                                                            : "PRINTER_ACCESS_CODE";
+  if (auto problem = printer_access_code_problem(stream.access_code, given_by)) usage_error(*problem);
   resolve_source_offline(stream);
   return ParsedCommand{stream};
 }

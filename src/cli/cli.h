@@ -1,7 +1,9 @@
 // The command line: CLI11 definitions, environment variables and validation.
 #pragma once
 
+#include <optional>
 #include <string>
+#include <string_view>
 #include <variant>
 
 #include "cli/config.h"
@@ -38,6 +40,14 @@ ParsedCommand parse_command_line(int argc, const char* const* argv);
 /// mode-600 --access-code-file, which is why those are the safer ways.
 /// The process's start-up window (before this runs) still shows the code.
 void hide_access_code_arguments(int argc, char** argv);
+
+/// Why `code` cannot be a printer's LAN access code, as the one-line reason
+/// (exit 2, before anything is contacted), or nullopt if it can: it must be
+/// 8 characters (port6000-protocol.md, "Login packet"), with no space, tab,
+/// line break, control or non-ASCII character. `given_by` names where it
+/// came from (--access-code, --access-code-file, PRINTER_ACCESS_CODE). The
+/// reason gives counts only, never the code or any of its characters.
+std::optional<std::string> printer_access_code_problem(const std::string& code, std::string_view given_by);
 
 /// Reads the access code from `path`: the first line, without its line ending.
 /// Throws FatalError(usage) if the file cannot be read or is empty.

@@ -51,6 +51,13 @@ enum class SimulatorFault {
   undecodable,     ///< send one payload that is FF D8 ... FF D9 but no decodable JPEG, then carry on
   undecodable_all, ///< from then on, send only such payloads (a stall for an encoding client)
   resize,          ///< from then on, send frames of half the width and height
+  /// Every session: answer the login as Bambu's file-transfer tunnel does on
+  /// port 6000 of the RTSPS models (a 24-byte frame with magic 0x0001013F,
+  /// protocol/file_tunnel.h), then close. Access code not checked.
+  tunnel,
+  /// Every session: accept the login, then send nothing until the client
+  /// leaves, as a P1S does while both camera slots are taken.
+  slots_full,
 };
 
 /// Options of `bambu-stream simulate`.

@@ -96,6 +96,7 @@ void EncodingSink::finish() {
   {
     std::lock_guard lock(mutex_);
     finishing_ = true;
+    if (pending_) status_.count_dropped();
     pending_.reset();
   }
   wake_.notify_one();

@@ -30,10 +30,12 @@ class Remuxer;
 /// after a reconnect); on every frame of the start-up burst (`burst_s`
 /// seconds from the session's first frame), so that a player connecting
 /// meanwhile (go2rtc drops what arrives before its client plays) shows the
-/// very next frame; and after that whenever waiting for the next frame would
-/// let more than `interval_s` of camera time pass since the last keyframe,
-/// judged by the camera's mean frame interval so far. Times are arrival
-/// times of the JPEGs.
+/// very next frame; and after that whenever `interval_s` of camera time has
+/// passed since the last keyframe, or waiting for the next frame would pass
+/// it by more than k_slack_s, judged by the camera's mean frame interval so
+/// far. So keyframes are at most `interval_s` apart, plus at most the
+/// lateness of a frame against the camera's pace. Times are the JPEGs'
+/// arrival times.
 class KeyframeClock {
  public:
   /// Slack (seconds) for arrival jitter when predicting the next frame, so

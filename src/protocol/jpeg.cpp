@@ -34,4 +34,18 @@ std::optional<PictureSize> jpeg_size(std::span<const std::uint8_t> bytes) {
   return std::nullopt;
 }
 
+std::vector<std::span<const std::uint8_t>> split_jpeg_sequence(std::span<const std::uint8_t> bytes) {
+  std::vector<std::span<const std::uint8_t>> frames;
+  std::size_t start = 0;
+  for (std::size_t i = 2; i + 3 < bytes.size(); ++i) {
+    if (bytes[i] == 0xFF && bytes[i + 1] == 0xD9 && bytes[i + 2] == 0xFF && bytes[i + 3] == 0xD8) {
+      frames.push_back(bytes.subspan(start, i + 2 - start));
+      start = i + 2;
+      ++i;
+    }
+  }
+  if (start < bytes.size()) frames.push_back(bytes.subspan(start));
+  return frames;
+}
+
 }  // namespace bambu

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <span>
+#include <vector>
 
 namespace bambu {
 
@@ -12,6 +13,13 @@ namespace bambu {
 /// (../shared/docs/go2rtc-contract.md), so a payload that does not end in
 /// EOI would corrupt the next frame for every viewer; such payloads are skipped.
 bool is_whole_jpeg(std::span<const std::uint8_t> bytes);
+
+/// Cuts a file of back-to-back JPEGs (what `simulate --record` and
+/// `bambu-stream --format mjpeg > FILE` write) into its frames, at every
+/// "FF D9 FF D8", the rule go2rtc cuts an MJPEG stream by
+/// (../shared/docs/go2rtc-contract.md). Returns the byte ranges, in order;
+/// a single JPEG gives one. Pieces are not checked: callers use is_whole_jpeg().
+std::vector<std::span<const std::uint8_t>> split_jpeg_sequence(std::span<const std::uint8_t> bytes);
 
 /// A picture's size in pixels.
 struct PictureSize {

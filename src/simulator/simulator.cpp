@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cctype>
 #include <condition_variable>
@@ -17,6 +18,7 @@
 #include <system_error>
 #include <thread>
 
+#include "protocol/file_tunnel.h"
 #include "protocol/frame_parser.h"
 #include "protocol/jpeg.h"
 #include "protocol/login.h"
@@ -53,35 +55,48 @@ std::vector<std::uint8_t> undecodable_jpeg() {
   return jpeg;
 }
 
-// Most files --frames-dir takes, and the size of each (the protocol's limit).
+// Most frames --frames-dir takes (about 500 MB of camera JPEGs), and the
+// largest file it reads.
 constexpr std::size_t k_max_dir_frames = 10000;
+constexpr std::uintmax_t k_max_dir_file_size = std::uintmax_t{256} << 20;
 
-// The whole JPEGs (.jpg, .jpeg) of `dir`, in name order. Throws
+// The whole JPEGs in the .jpg, .jpeg and .mjpeg files of `dir`, in name
+// order; a file may hold several back to back (a --record capture). Throws
 // std::runtime_error for an unreadable folder, a file over the frame size
-// limit or not a whole JPEG, more than k_max_dir_frames files, or none.
+// limit (4 MiB), a file over 256 MiB or not whole JPEGs, more than
+// k_max_dir_frames frames, or none.
 std::vector<std::vector<std::uint8_t>> load_frames_dir(const std::string& dir) {
   namespace fs = std::filesystem;
   std::vector<fs::path> paths;
   for (const auto& entry : fs::directory_iterator(dir)) {
     auto ext = entry.path().extension().string();
     std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
-    if (entry.is_regular_file() && (ext == ".jpg" || ext == ".jpeg")) paths.push_back(entry.path());
+    if (entry.is_regular_file() && (ext == ".jpg" || ext == ".jpeg" || ext == ".mjpeg")) paths.push_back(entry.path());
   }
-  if (paths.empty()) throw std::runtime_error("--frames-dir " + dir + ": no .jpg or .jpeg files");
+  if (paths.empty()) throw std::runtime_error("--frames-dir " + dir + ": no .jpg, .jpeg or .mjpeg files");
   if (paths.size() > k_max_dir_frames) {
     throw std::runtime_error("--frames-dir " + dir + ": more than " + std::to_string(k_max_dir_frames) + " files");
   }
   std::sort(paths.begin(), paths.end());
   std::vector<std::vector<std::uint8_t>> frames;
   for (const auto& path : paths) {
-    if (fs::file_size(path) > k_max_frame_size) {
-      throw std::runtime_error("--frames-dir: " + path.string() + " is over the 4 MiB frame limit");
+    if (fs::file_size(path) > k_max_dir_file_size) {
+      throw std::runtime_error("--frames-dir: " + path.string() + " is over 256 MiB");
     }
     std::ifstream in(path, std::ios::binary);
-    std::vector<std::uint8_t> jpeg((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
     if (!in.good() && !in.eof()) throw std::runtime_error("--frames-dir: cannot read " + path.string());
-    if (!is_whole_jpeg(jpeg)) throw std::runtime_error("--frames-dir: " + path.string() + " is not a whole JPEG");
-    frames.push_back(std::move(jpeg));
+    for (auto jpeg : split_jpeg_sequence(bytes)) {  // a --record capture holds many
+      if (!is_whole_jpeg(jpeg)) throw std::runtime_error("--frames-dir: " + path.string() + " is not whole JPEGs");
+      if (jpeg.size() > k_max_frame_size) {
+        throw std::runtime_error("--frames-dir: " + path.string() + " holds a JPEG over the 4 MiB frame limit");
+      }
+      if (frames.size() == k_max_dir_frames) {
+        throw std::runtime_error("--frames-dir " + dir + ": more than " + std::to_string(k_max_dir_frames) +
+                                 " frames");
+      }
+      frames.emplace_back(jpeg.begin(), jpeg.end());
+    }
   }
   return frames;
 }
@@ -270,6 +285,7 @@ struct Simulator::Impl {
     LoginPacket packet{};
     std::string why;
     if (!read_login(tls, packet, why)) return why;
+    if (config.fault == SimulatorFault::tunnel) return answer_as_tunnel(tls);
     Login login = parse_login_packet(packet);
     if (login.type != k_login_type_start_video || login.user != k_login_user ||
         login.access_code != config.access_code) {
@@ -283,6 +299,11 @@ struct Simulator::Impl {
       int now = ++open;
       ~OpenCount() { --open; }
     } counted{open_sessions};
+    if (config.fault == SimulatorFault::slots_full) {
+      log.info("session {} logged in: fault slots-full: sending nothing, {} open", id, counted.now);
+      idle_until(tls, Clock::time_point::max(), why);
+      return "fault slots-full: " + why;
+    }
     log.info("session {} opened: streaming at {} fps, {} open", id, config.fps, counted.now);
     SimulatorFault fault = SimulatorFault::none;
     if (config.fault != SimulatorFault::none && !fault_used.exchange(true)) fault = config.fault;
@@ -306,6 +327,20 @@ struct Simulator::Impl {
       next += next_interval(interval);
       if (next < Clock::now()) next = Clock::now();  // fell behind: do not burst
     }
+  }
+
+  // The `tunnel` fault: what port 6000 of an X1, P2S, H2 or X2D does with the
+  // camera's login (../shared/docs/port6000-protocol.md): one short frame in
+  // the file tunnel's framing {u32 payload length, u32 magic, u32 sequence,
+  // u32 0}, then the connection closes. The 8-byte payload stands in for the
+  // real answer, whose content no public source gives.
+  std::string answer_as_tunnel(TlsStream& tls) {
+    std::array<std::uint8_t, k_frame_header_size + 8> reply{};
+    encode_frame_header(FrameHeader{8, k_file_tunnel_login_reply, 1, 0},
+                        std::span<std::uint8_t, k_frame_header_size>(reply.data(), k_frame_header_size));
+    std::string why;
+    if (!send(tls, reply, why)) return why;
+    return "fault tunnel: answered the camera login as the file-transfer tunnel, then closed";
   }
 
   // Applies `fault`. Returns the reason the session ends, or nullopt if it
@@ -341,6 +376,8 @@ struct Simulator::Impl {
       case SimulatorFault::undecodable_all:
       case SimulatorFault::resize:
         return std::nullopt;  // frame_for() sends them
+      case SimulatorFault::tunnel:
+      case SimulatorFault::slots_full: break;  // every session, before streaming: stream_to()
     }
     return std::nullopt;
   }

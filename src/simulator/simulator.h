@@ -28,7 +28,10 @@ namespace bambu {
 /// sessions now, this one included) and "session N closed: why" on stderr,
 /// one connection per N; tests read these lines.
 /// Faults (SimulateConfig::fault) hit the first session only, so a client's
-/// recovery can be tested against the sessions that follow.
+/// recovery can be tested against the sessions that follow; except `tunnel`
+/// and `slots-full`, which are what the port is, and hit every session
+/// ("session N closed: fault tunnel: ..." and "session N logged in: fault
+/// slots-full: ..." lines, one per connection, which tests count).
 class Simulator {
  public:
   /// Makes the certificate and binds the listening socket (so port() is

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "protocol/file_tunnel.h"
 #include "protocol/jpeg.h"
 #include "protocol/login.h"
 
@@ -17,6 +18,12 @@ constexpr auto k_skip_warning_interval = std::chrono::seconds(10);
 constexpr auto k_close_grace = std::chrono::milliseconds(200);
 
 }  // namespace
+
+std::string not_a_camera_message(const std::string& host, std::uint16_t port) {
+  return fmt::format("port {} of {} is this printer's file-transfer service, not a camera: this model streams RTSPS "
+                     "on port 322; switch on \"LAN Only Liveview\" on the printer and use --source rtsps",
+                     port, host);
+}
 
 CameraClient::CameraClient(const StreamConfig& config, const TlsContext& tls, FrameSink& sink,
                            StreamStatus& status, const Logger& log, const StopFlag& stop)
@@ -56,9 +63,8 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
     return out;
   };
 
-  Dialled dialled = dial_printer(config_, tls_, first_frame_deadline, stop_, log_,
-                                 "is this the printer's address, is it on, and is LAN liveview enabled?",
-                                 fingerprint_logged_);
+  Dialled dialled =
+      dial_printer(config_, tls_, first_frame_deadline, stop_, log_, k_jpeg_dial_advice, fingerprint_logged_);
   if (!dialled.tls) return dialled.failure;
   TlsStream& tls = *dialled.tls;
 
@@ -89,11 +95,16 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
       }
     }
     Deadline deadline = out.got_frame ? alive + stall_timeout : first_frame_deadline;
-    if (out.got_frame && judged_bad && Clock::now() >= deadline) {
+    auto stall = [&] {
       tls.close(Clock::now() + k_close_grace);
-      return fail(Kind::stalled, fmt::format("stall: no JPEG from {} decoded for {:g} s", endpoint_,
-                                             config_.stall_timeout_s));
-    }
+      return fail(Kind::stalled, judged_bad ? fmt::format("stall: no JPEG from {} decoded for {:g} s", endpoint_,
+                                                          config_.stall_timeout_s)
+                                            : fmt::format("stall: no frame from {} for {:g} s", endpoint_,
+                                                          config_.stall_timeout_s));
+    };
+    // Frames that keep coming but never decode would keep the read below
+    // from ever timing out.
+    if (out.got_frame && judged_bad && Clock::now() >= deadline) return stall();
     TlsResult r = tls.read_some(parser_.window(), deadline, stop_);
     switch (r.status) {
       case TlsStatus::ok: break;
@@ -101,13 +112,16 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
         tls.close(Clock::now() + k_close_grace);
         return fail(Kind::stopped, "stopped");
       case TlsStatus::timed_out:
+        if (out.got_frame) return stall();
         tls.close(Clock::now() + k_close_grace);
-        if (out.got_frame) {
-          return fail(Kind::stalled, fmt::format("stall: no frame from {} for {:g} s", endpoint_,
-                                                 config_.stall_timeout_s));
-        }
+        // A camera whose slots are all taken accepts the login and then
+        // sends nothing until one frees (maziggy/bambuddy issue 2757, in
+        // packet captures; ../shared/docs/port6000-protocol.md).
         return fail(Kind::no_first_frame,
-                    fmt::format("logged in to {}, but no frame arrived within {:.0f} s", endpoint_, budget_s));
+                    fmt::format("logged in to {}, but no frame arrived within {:.0f} s: the printer's camera slots "
+                                "are probably taken (it serves about two viewers); close Bambu Studio, Bambu Handy "
+                                "or another stream of this printer, then start again",
+                                endpoint_, budget_s));
       case TlsStatus::failed:
         if (!received_any) {
           // Not a rejection: the printer closes cleanly for a wrong code.
@@ -129,7 +143,13 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
         return fail(Kind::lost, fmt::format("connection to {} lost: {}", endpoint_, r.detail));
     }
     received_any = true;
-    switch (parser_.commit(r.bytes)) {
+    const FrameParser::Status parsed = parser_.commit(r.bytes);
+    if (!out.got_frame && parser_.buffered() >= k_frame_header_size && is_file_tunnel_header(parser_.header())) {
+      // The printer's file-transfer tunnel, not a camera: redialling cannot help.
+      tls.close(Clock::now() + k_close_grace);
+      return fail(Kind::not_camera, not_a_camera_message(config_.host, config_.port));
+    }
+    switch (parsed) {
       case FrameParser::Status::need_more: break;
       case FrameParser::Status::corrupt:
         tls.close(Clock::now() + k_close_grace);

@@ -15,6 +15,11 @@
 
 namespace bambu {
 
+/// The first stderr line (without "error: ") when `host`:`port` answers the
+/// camera login as Bambu's file-transfer tunnel (protocol/file_tunnel.h):
+/// the printer is an RTSPS model, whose camera is on port 322.
+std::string not_a_camera_message(const std::string& host, std::uint16_t port);
+
 /// Streams one printer's port-6000 camera into a FrameSink until stopped.
 ///
 /// Protocol: ../shared/docs/port6000-protocol.md. One session at a time: a
@@ -28,8 +33,8 @@ class CameraClient {
                const Logger& log, const StopFlag& stop);
 
   /// Runs until stop is requested (returns ExitCode::ok) or a fatal
-  /// condition: access code rejected (3), unreachable or no first frame in
-  /// --start-timeout (4), stream not regained within --retry-for (5),
+  /// condition: access code rejected (3), unreachable, the file-transfer
+  /// tunnel instead of a camera, or no first frame in --start-timeout (4), stream not regained within --retry-for (5),
   /// certificate rejected (6). Sets the status to stopped or failed, with
   /// the reason as last_error, before returning. `error` gets the one-line
   /// reason of a non-zero result.

@@ -13,9 +13,6 @@ namespace bambu {
 
 namespace {
 
-// What a refused port 322 usually means (../shared/docs/rtsps.md: H2
-// printers ship with LAN liveview off, and port 322 refuses until it is on).
-constexpr const char* k_refused_hint = "is LAN liveview switched on on the printer?";
 // Time TEARDOWN gets to reach the printer when a session ends.
 constexpr auto k_teardown_grace = std::chrono::milliseconds(200);
 // Probing: ../shared/docs/rtsps.md says very small probe sizes fail on
@@ -108,7 +105,7 @@ SessionOutcome RtspsClient::run_session(Deadline first_frame_deadline) {
   const auto started = Clock::now();
   const double budget_s = seconds_between(started, first_frame_deadline);
 
-  Dialled dialled = dial_printer(config_, tls_, first_frame_deadline, stop_, log_, k_refused_hint,
+  Dialled dialled = dial_printer(config_, tls_, first_frame_deadline, stop_, log_, k_rtsps_dial_advice,
                                  fingerprint_logged_);
   if (!dialled.tls) return dialled.failure;
   Session session(std::move(dialled.tls), endpoint_, log_, stop_);

@@ -22,8 +22,52 @@ std::string format_endpoint(const std::string& host, std::uint16_t port) {
   return fmt::format("{}:{}", host, port);
 }
 
+// The models that ship with LAN liveview off, for the advice below.
+#define BAMBU_LIVEVIEW_OFF_MODELS "P2S, H2C, X2D, and H2S/H2D from firmware 01.02.00.00"
+
+const DialAdvice k_jpeg_dial_advice{
+    "is this the printer's address, is it on, and is LAN liveview enabled?",
+    "is this the camera port of a Bambu printer (6000 for P1/A1, 322 for X1/H2/P2S)?",
+};
+
+const DialAdvice k_rtsps_dial_advice{
+    "the printer's RTSPS camera is off or this is not the printer: switch on \"LAN Only Liveview\" on the "
+    "printer (off by default on " BAMBU_LIVEVIEW_OFF_MODELS "), and check the address",
+    "the printer's RTSPS camera is switched off: switch on \"LAN Only Liveview\" on the printer (off by default "
+    "on " BAMBU_LIVEVIEW_OFF_MODELS ")",
+};
+#undef BAMBU_LIVEVIEW_OFF_MODELS
+
+SessionOutcome describe_connect_failure(const ConnectResult& result, const std::string& host, std::uint16_t port,
+                                        double budget_s, const DialAdvice& advice) {
+  using Kind = SessionOutcome::Kind;
+  const std::string endpoint = format_endpoint(host, port);
+  switch (result.status) {
+    case ConnectStatus::stopped: return session_failed(Kind::stopped, "stopped");
+    case ConnectStatus::refused:
+      return session_failed(Kind::unreachable, fmt::format("connection to {} refused: {}", endpoint, advice.refused));
+    case ConnectStatus::timed_out:
+      return session_failed(Kind::unreachable,
+                            fmt::format("no answer from {} within {:.0f} s (not even a refusal): is the printer on, "
+                                        "on this network, and the address right?",
+                                        endpoint, budget_s));
+    case ConnectStatus::unreachable:
+      return session_failed(Kind::unreachable, fmt::format("{} is unreachable: {}: check the address and that this "
+                                                           "machine is on the printer's network",
+                                                           endpoint, result.detail));
+    case ConnectStatus::resolve_failed:
+      return session_failed(Kind::unreachable,
+                            fmt::format("cannot resolve the printer address '{}': {}: check the name, or use the "
+                                        "printer's IP address (shown on its screen in the network settings)",
+                                        host, result.detail));
+    case ConnectStatus::connected:
+    case ConnectStatus::failed: break;
+  }
+  return session_failed(Kind::unreachable, fmt::format("cannot connect to {}: {}", endpoint, result.detail));
+}
+
 Dialled dial_printer(const StreamConfig& config, const TlsContext& context, Deadline deadline, const StopFlag& stop,
-                     const Logger& log, std::string_view refused_hint, bool& fingerprint_logged) {
+                     const Logger& log, const DialAdvice& advice, bool& fingerprint_logged) {
   using Kind = SessionOutcome::Kind;
   const std::string endpoint = format_endpoint(config.host, config.port);
   const double budget_s = seconds_between(Clock::now(), deadline);
@@ -35,22 +79,9 @@ Dialled dial_printer(const StreamConfig& config, const TlsContext& context, Dead
 
   log.debug("connecting to {}", endpoint);
   ConnectResult conn = tcp_connect(config.host, config.port, deadline, stop);
-  switch (conn.status) {
-    case ConnectStatus::connected: break;
-    case ConnectStatus::stopped: return fail(Kind::stopped, "stopped");
-    case ConnectStatus::refused:
-      return fail(Kind::unreachable, fmt::format("connection to {} refused: {}", endpoint, refused_hint));
-    case ConnectStatus::timed_out:
-      return fail(Kind::unreachable, fmt::format("no answer from {} within {:.0f} s: is the printer on and the "
-                                                 "address right?",
-                                                 endpoint, budget_s));
-    case ConnectStatus::unreachable:
-      return fail(Kind::unreachable, fmt::format("{} is unreachable: {}", endpoint, conn.detail));
-    case ConnectStatus::resolve_failed:
-      return fail(Kind::unreachable,
-                  fmt::format("cannot resolve the printer address '{}': {}", config.host, conn.detail));
-    case ConnectStatus::failed:
-      return fail(Kind::unreachable, fmt::format("cannot connect to {}: {}", endpoint, conn.detail));
+  if (conn.status != ConnectStatus::connected) {
+    out.failure = describe_connect_failure(conn, config.host, config.port, budget_s, advice);
+    return out;
   }
 
   auto tls = std::make_unique<TlsStream>(context, std::move(conn.fd), TlsStream::Role::client);
@@ -65,11 +96,13 @@ Dialled dial_printer(const StreamConfig& config, const TlsContext& context, Dead
                               endpoint, budget_s));
     case TlsStatus::closed:
       return fail(Kind::handshake_failed,
-                  fmt::format("{} closed the connection during the TLS handshake: is this the camera port of a "
-                              "Bambu printer (6000 for P1/A1, 322 for X1/H2/P2S)?",
-                              endpoint));
+                  fmt::format("{} closed the connection before the TLS handshake completed: {}", endpoint,
+                              advice.closed));
     case TlsStatus::failed:
-      return fail(Kind::handshake_failed, fmt::format("TLS handshake with {} failed: {}", endpoint, hs.detail));
+      return fail(Kind::handshake_failed,
+                  fmt::format("TLS handshake with {} failed ({}): is this the camera port of a Bambu printer "
+                              "(6000 for P1/A1, 322 for X1/H2/P2S)?",
+                              endpoint, hs.detail));
   }
 
   if (!fingerprint_logged) {
@@ -107,6 +140,7 @@ ExitCode run_with_reconnects(const StreamConfig& config, StreamStatus& status, c
     SessionOutcome out = run_session(first_frame_deadline);
     if (out.kind == Kind::stopped || stop.stop_requested()) return finish(ExitCode::ok, {});
     if (out.kind == Kind::verify_failed) return finish(ExitCode::tls_verification, out.message);
+    if (out.kind == Kind::not_camera) return finish(ExitCode::unreachable, out.message);
     if (out.got_frame && (!established || out.streamed_for >= k_stable_stream)) {
       established = true;
       lost_at = Clock::now();

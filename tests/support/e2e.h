@@ -37,6 +37,19 @@ inline std::vector<std::uint8_t> read_file(const std::filesystem::path& p) {
   return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
 }
 
+/// NAL unit types in Annex-B `data`, in order: an independent scan of the
+/// output, not the program's own parser (every 00 00 01 starts a unit).
+inline std::vector<int> nal_types(const std::vector<std::uint8_t>& data) {
+  std::vector<int> types;
+  for (std::size_t i = 0; i + 3 < data.size(); ++i) {
+    if (data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1) {
+      types.push_back(data[i + 3] & 0x1F);
+      i += 2;
+    }
+  }
+  return types;
+}
+
 /// The text up to the first '\n'.
 inline std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 

@@ -4,12 +4,16 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdint>
 #include <system_error>
+#include <thread>
 
 namespace bambu::test {
 
@@ -56,6 +60,8 @@ class LoopbackPort {
 
   /// The port number (host byte order), never 0.
   std::uint16_t port() const { return port_; }
+  /// The socket (owned here), for a test server that accepts on it.
+  int fd() const { return fd_; }
 
  private:
   /// Closes the socket and throws std::system_error for errno.
@@ -68,6 +74,55 @@ class LoopbackPort {
 
   int fd_ = -1;
   std::uint16_t port_ = 0;
+};
+
+/// A port on 127.0.0.1 that accepts every TCP connection and closes it at
+/// once, before any byte is read or written: what port 322 of a printer
+/// with "LAN Only Liveview" off does (../shared/docs/port6000-protocol.md).
+/// A client's ClientHello that arrived first makes the close a reset.
+/// One thread accepts until the destructor stops and joins it; connections()
+/// counts those accepted so far (counted before each close), so a test can
+/// check that a client did not redial.
+class ClosingPort {
+ public:
+  /// Listens and starts the accepting thread. Throws std::system_error.
+  ClosingPort() : listener_(true), stop_fd_(::eventfd(0, EFD_CLOEXEC)) {
+    if (stop_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd");
+    thread_ = std::thread([this] { accept_loop(); });
+  }
+  /// Stops and joins the thread, then closes the port.
+  ~ClosingPort() {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] auto n = ::write(stop_fd_, &one, sizeof one);
+    thread_.join();
+    ::close(stop_fd_);
+  }
+  ClosingPort(const ClosingPort&) = delete;
+  ClosingPort& operator=(const ClosingPort&) = delete;
+
+  /// The port number (host byte order), never 0.
+  std::uint16_t port() const { return listener_.port(); }
+  /// TCP connections accepted (and closed) so far.
+  int connections() const { return connections_.load(); }
+
+ private:
+  void accept_loop() {
+    for (;;) {
+      pollfd fds[2] = {{listener_.fd(), POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+      if (::poll(fds, 2, -1) < 0 && errno != EINTR) return;
+      if (fds[1].revents != 0) return;
+      if ((fds[0].revents & POLLIN) == 0) continue;
+      const int client = ::accept4(listener_.fd(), nullptr, nullptr, SOCK_CLOEXEC);
+      if (client < 0) continue;
+      connections_.fetch_add(1);
+      ::close(client);
+    }
+  }
+
+  LoopbackPort listener_;
+  int stop_fd_ = -1;
+  std::atomic<int> connections_{0};
+  std::thread thread_;  // last: started once the rest exists
 };
 
 }  // namespace bambu::test

@@ -1,0 +1,380 @@
+// End-to-end: the jpeg source encoded to H.264 by the built binary, against
+// `bambu-stream simulate` serving ../shared/frames/camera-720p (camera-like
+// pictures) or its test pattern. Output checked with ffprobe, byte by byte
+// (Annex-B), against the simulator's send times (--timing) and our own write
+// times (--timing), and in the heartbeat.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "support/child_process.h"
+#include "support/e2e.h"
+#include "support/ffprobe.h"
+#include "support/simulator_process.h"
+#include "support/temp_dir.h"
+
+using namespace std::chrono_literals;
+using namespace bambu::test::e2e;
+using bambu::test::ChildProcess;
+using bambu::test::k_sim_code;
+using bambu::test::SimulatorProcess;
+using bambu::test::TempDir;
+namespace fs = std::filesystem;
+using Bytes = std::vector<std::uint8_t>;
+using nlohmann::json;
+
+namespace {
+
+// The camera-like test frames beside the repository (CI lays shared/ there).
+const fs::path k_camera_frames = fs::path(BAMBU_TESTS_DIR) / "../../shared/frames/camera-720p";
+
+// --frames-dir for the camera frames; the test fails where they are missing
+// (they are part of the project's shared test data, so that is a broken checkout).
+std::vector<std::string> camera_frames() {
+  REQUIRE(fs::is_directory(k_camera_frames));
+  return {"--frames-dir", k_camera_frames.string()};
+}
+
+ChildProcess encoding_client(const SimulatorProcess& sim, std::vector<std::string> extra) {
+  std::vector<std::string> args = {"--host",   "127.0.0.1", "--source", "jpeg", "--port", sim.port(),
+                                   "--access-code", k_sim_code, "--format", "mpegts"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return client(args);
+}
+
+json read_json(const fs::path& p) {
+  std::ifstream in(p);
+  return json::parse(in);
+}
+
+// Lines of whitespace-separated integers.
+std::vector<std::vector<long long>> read_table(const fs::path& p) {
+  std::vector<std::vector<long long>> rows;
+  std::ifstream in(p);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream fields(line);
+    std::vector<long long> row;
+    for (long long v; fields >> v;) row.push_back(v);
+    if (!row.empty()) rows.push_back(row);
+  }
+  return rows;
+}
+
+struct Packet {
+  double pts;  // seconds
+  bool keyframe;
+  int size;
+};
+
+// The video packets of `file`, in order, as ffprobe reads them.
+std::vector<Packet> packets(const fs::path& file) {
+  std::vector<Packet> out;
+  const json probed = ffprobe(file, {"-show_entries", "packet=pts_time,flags,size"});
+  for (const auto& p : probed["packets"]) {
+    out.push_back({std::stod(p["pts_time"].get<std::string>()), p["flags"].get<std::string>()[0] == 'K',
+                   std::stoi(p["size"].get<std::string>())});
+  }
+  return out;
+}
+
+// Width and height of every decoded frame.
+std::vector<std::pair<int, int>> frame_sizes(const fs::path& file) {
+  std::vector<std::pair<int, int>> out;
+  const json probed = ffprobe(file, {"-show_entries", "frame=width,height"});
+  for (const auto& f : probed["frames"]) {
+    out.emplace_back(f["width"].get<int>(), f["height"].get<int>());
+  }
+  return out;
+}
+
+
+// The process's mapped files contain `name` (e.g. "libavcodec").
+bool maps_library(pid_t pid, const std::string& name) {
+  std::ifstream maps("/proc/" + std::to_string(pid) + "/maps");
+  std::string all((std::istreambuf_iterator<char>(maps)), {});
+  return all.find(name) != std::string::npos;
+}
+
+}  // namespace
+
+TEST_CASE("jpeg source as H.264 MPEG-TS: camera frames at 5 fps with jitter, one frame per JPEG, PTS on arrival") {
+  TempDir dir;
+  const fs::path sent_times = dir.path / "sent.txt", written = dir.path / "written.txt", hb = dir.path / "hb.json";
+  auto extra = camera_frames();
+  extra.insert(extra.end(), {"--jitter", "60", "--timing", sent_times.string()});
+  SimulatorProcess sim(extra, "5");
+  auto c = encoding_client(sim, {"--frames", "20", "--timing", written.string(), "--heartbeat", hb.string(),
+                                 "--keyframe-burst", "1"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  const fs::path ts = save(dir.path, "out.ts", c.stdout_bytes());
+
+  CHECK(ffprobe_warnings(ts).empty());
+  json streams = ffprobe(ts, {"-count_frames", "-show_streams"})["streams"];
+  REQUIRE(streams.size() == 1);
+  CHECK(streams[0]["codec_name"] == "h264");
+  CHECK(streams[0]["profile"] == "Constrained Baseline");
+  CHECK(streams[0]["pix_fmt"] == "yuv420p");
+  CHECK(streams[0]["width"] == 1280);
+  CHECK(streams[0]["height"] == 720);
+  CHECK(streams[0]["nb_read_frames"] == "20");
+
+  const auto p = packets(ts);
+  REQUIRE(p.size() == 20);
+  CHECK(p[0].keyframe);
+  CHECK(p[0].pts == 0);
+  // Keyframes at most --keyframe-interval (2 s) apart, plus at most a
+  // frame's lateness against the camera's pace (the jitter, 60 ms).
+  double last_key = 0;
+  for (const auto& packet : p) {
+    if (!packet.keyframe) continue;
+    CHECK(packet.pts - last_key <= 2.0 + 0.060 + 0.005);
+    last_key = packet.pts;
+  }
+  CHECK(std::count_if(p.begin(), p.end(), [](const Packet& x) { return !x.keyframe; }) >= 5);  // not all IDR
+  // PTS steps follow the camera's real, irregular pace within 10 ms: the
+  // simulator's send times of the same frames (session 1, frames 0..19).
+  const auto sent = read_table(sent_times);
+  REQUIRE(sent.size() >= 20);
+  for (std::size_t i = 1; i < 20; ++i) {
+    REQUIRE(sent[i][0] == 1);
+    const double sent_step = static_cast<double>(sent[i][2] - sent[i - 1][2]) / 1e9;
+    CHECK(std::abs((p[i].pts - p[i - 1].pts) - sent_step) <= 0.010);
+  }
+  // One write per access unit, each a whole number of TS packets ending in the empty PES.
+  const auto units = read_table(written);
+  REQUIRE(units.size() == 20);
+  const Bytes out = c.stdout_bytes();
+  std::size_t offset = 0;
+  for (const auto& unit : units) {
+    REQUIRE(unit[1] % 188 == 0);
+    offset += static_cast<std::size_t>(unit[1]);
+    const Bytes last(out.begin() + static_cast<std::ptrdiff_t>(offset) - 9, out.begin() + static_cast<std::ptrdiff_t>(offset));
+    CHECK(last == Bytes{0x00, 0x00, 0x01, 0xE0, 0x00, 0x03, 0x80, 0x00, 0x00});
+  }
+  CHECK(offset == out.size());
+
+  const json h = read_json(hb);
+  CHECK(h["format"] == "mpegts");
+  CHECK(h["codec"] == "h264");
+  CHECK(h["encoder"] == "libx264");
+  CHECK(h["width"] == 1280);
+  CHECK(h["frames"] == 20);
+  CHECK(h["frames_encoded"].get<int>() >= 20);
+  CHECK(h["decode_failures"] == 0);
+  CHECK(h["dropped"] == 0);
+  CHECK(h["encode_ms_mean"].get<double>() > 0);
+  CHECK(h["encode_ms_last"].get<double>() > 0);
+  CHECK(h["bitrate_kbps"].get<double>() > 0);
+}
+
+TEST_CASE("jpeg source as H.264 at 1 fps: every JPEG one frame, the first a keyframe, a keyframe every 2 s after the burst") {
+  TempDir dir;
+  SimulatorProcess sim(camera_frames(), "1");
+  auto c = encoding_client(sim, {"--frames", "7"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  const fs::path ts = save(dir.path, "out.ts", c.stdout_bytes());
+  CHECK(ffprobe_warnings(ts).empty());
+  const auto p = packets(ts);
+  REQUIRE(p.size() == 7);
+  // The burst makes the first 4 s keyframes; then every other frame at 1 fps.
+  std::vector<bool> keys;
+  for (const auto& x : p) keys.push_back(x.keyframe);
+  CHECK(keys == std::vector<bool>{true, true, true, true, false, true, false});
+  for (std::size_t i = 1; i < p.size(); ++i) CHECK(std::abs(p[i].pts - p[i - 1].pts - 1.0) < 0.010);
+}
+
+TEST_CASE("jpeg source as Annex-B H.264: starts 00 00 00 01 SPS, SPS and PPS before every IDR, decodes") {
+  TempDir dir;
+  const fs::path written = dir.path / "written.txt";
+  SimulatorProcess sim({}, "10");
+  auto c = client({"--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--access-code", k_sim_code,
+                   "--format", "h264", "--frames", "30", "--keyframe-interval", "1", "--keyframe-burst", "0.5",
+                   "--timing", written.string()});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  const Bytes out = c.stdout_bytes();
+  REQUIRE(out.size() > 5);
+  CHECK(Bytes(out.begin(), out.begin() + 4) == Bytes{0, 0, 0, 1});
+  CHECK((out[4] & 0x1F) == 7);
+  // Cut the stream into its units by the sizes we wrote.
+  const auto units = read_table(written);
+  REQUIRE(units.size() == 30);
+  std::size_t offset = 0, keyframes = 0;
+  for (const auto& unit : units) {
+    const Bytes au(out.begin() + static_cast<std::ptrdiff_t>(offset),
+                   out.begin() + static_cast<std::ptrdiff_t>(offset + static_cast<std::size_t>(unit[1])));
+    offset += au.size();
+    const auto types = nal_types(au);
+    const bool idr = std::find(types.begin(), types.end(), 5) != types.end();
+    CHECK(idr == (unit[2] == 1));
+    if (idr) {
+      ++keyframes;
+      const auto first_idr = std::find(types.begin(), types.end(), 5);
+      CHECK(std::find(types.begin(), first_idr, 7) != first_idr);
+      CHECK(std::find(types.begin(), first_idr, 8) != first_idr);
+    }
+  }
+  CHECK(offset == out.size());
+  CHECK(keyframes >= 3);
+  CHECK(keyframes < 30);
+  json streams = ffprobe(save(dir.path, "out.h264", out), {"-count_frames", "-show_streams"})["streams"];
+  REQUIRE(streams.size() == 1);
+  CHECK(streams[0]["codec_name"] == "h264");
+  CHECK(streams[0]["nb_read_frames"] == "30");
+}
+
+TEST_CASE("jpeg source as H.264, reconnect mid-stream: PTS monotonic and continuous, a keyframe right after") {
+  TempDir dir;
+  const fs::path written = dir.path / "written.txt", hb = dir.path / "hb.json";
+  SimulatorProcess sim({"--fault", "drop-mid-frame", "--fault-after", "6"}, "5");
+  auto c = encoding_client(sim, {"--frames", "16", "--timing", written.string(), "--heartbeat", hb.string(),
+                                 "--keyframe-interval", "2"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  const fs::path ts = save(dir.path, "out.ts", c.stdout_bytes());
+  CHECK(ffprobe_warnings(ts).empty());
+  CHECK(read_json(hb)["reconnects"] == 1);
+  const auto p = packets(ts);
+  const auto units = read_table(written);
+  REQUIRE(p.size() == 16);
+  REQUIRE(units.size() == 16);
+  // Where the reconnect is: the one long gap between our writes.
+  std::size_t after = 0;
+  for (std::size_t i = 1; i < units.size(); ++i) {
+    if (static_cast<double>(units[i][0] - units[i - 1][0]) / 1e9 > 0.6) after = i;
+  }
+  REQUIRE(after == 6);
+  CHECK(p[after].keyframe);
+  for (std::size_t i = 1; i < p.size(); ++i) {
+    CHECK(p[i].pts > p[i - 1].pts);       // monotonic
+    CHECK(p[i].pts - p[i - 1].pts < 0.5);  // continuous: the reconnect's wait is not in the timeline
+  }
+}
+
+TEST_CASE("an undecodable JPEG is skipped with a warning and counted; the stream goes on") {
+  TempDir dir;
+  const fs::path hb = dir.path / "hb.json";
+  SimulatorProcess sim({"--fault", "undecodable", "--fault-after", "2"}, "10");
+  auto c = encoding_client(sim, {"--frames", "6", "--heartbeat", hb.string()});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK_THAT(c.stderr_text(), Catch::Contains("warning: skipped 1 JPEG(s) that did not decode (the last: 2000 bytes"));
+  const json h = read_json(hb);
+  CHECK(h["decode_failures"] == 1);
+  CHECK(h["reconnects"] == 0);
+  CHECK(h["frames"] == 6);
+  CHECK(ffprobe_warnings(save(dir.path, "out.ts", c.stdout_bytes())).empty());
+}
+
+TEST_CASE("a camera that sends only undecodable JPEGs trips the stall watchdog, then the stream resumes") {
+  TempDir dir;
+  const fs::path hb = dir.path / "hb.json";
+  SimulatorProcess sim({"--fault", "undecodable-all", "--fault-after", "2"}, "10");
+  auto c = encoding_client(sim, {"--frames", "8", "--stall-timeout", "1.5", "--heartbeat", hb.string()});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK_THAT(c.stderr_text(), Catch::Contains("stall: no JPEG from 127.0.0.1:" + sim.port() + " decoded for 1.5 s"));
+  CHECK_THAT(c.stderr_text(), Catch::Contains("did not decode"));
+  const json h = read_json(hb);
+  CHECK(h["reconnects"] == 1);
+  CHECK(h["decode_failures"].get<int>() >= 10);
+  CHECK(h["frames"] == 8);
+  CHECK_THAT(sim.log(), Catch::Contains("session 2 opened"));
+}
+
+TEST_CASE("a resolution change reopens the encoder: a keyframe at the new size, the TS runs on") {
+  TempDir dir;
+  SimulatorProcess sim({"--fault", "resize", "--fault-after", "3"}, "10");
+  auto c = encoding_client(sim, {"--frames", "8"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK_THAT(c.stderr_text(), Catch::Contains("the camera's pictures are now 640x360"));
+  const fs::path ts = save(dir.path, "out.ts", c.stdout_bytes());
+  CHECK(ffprobe_warnings(ts).empty());
+  const auto sizes = frame_sizes(ts);
+  REQUIRE(sizes.size() == 8);
+  for (std::size_t i = 0; i < 8; ++i) CHECK(sizes[i] == (i < 3 ? std::pair{1280, 720} : std::pair{640, 360}));
+  const auto p = packets(ts);
+  REQUIRE(p.size() == 8);
+  CHECK(p[3].keyframe);
+  for (std::size_t i = 1; i < p.size(); ++i) CHECK(p[i].pts > p[i - 1].pts);
+}
+
+TEST_CASE("option --encoder nosuch: exit 2 before connecting, the first line lists the H.264 encoders") {
+  SimulatorProcess sim;
+  auto c = encoding_client(sim, {"--encoder", "nosuch"});
+  CHECK(c.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(first_line(c.stderr_text()),
+             Catch::StartsWith("error: --encoder nosuch: no such encoder in this FFmpeg; the H.264 encoders of "
+                               "this FFmpeg are: ") &&
+                 Catch::Contains("libx264"));
+  CHECK(c.stdout_size() == 0);
+  CHECK(sim.log().find("session 1") == std::string::npos);  // never connected
+  for (std::vector<std::string> bad : {std::vector<std::string>{"--bitrate", "10"}, {"--quality", "60"},
+                                       {"--keyframe-interval", "5"}}) {
+    auto u = encoding_client(sim, bad);
+    CHECK(u.wait_for_exit(k_wait) == 2);
+    CHECK_THAT(first_line(u.stderr_text()), Catch::StartsWith("error: ") && Catch::Contains(bad[0]));
+  }
+}
+
+TEST_CASE("FFmpeg only where needed: an MJPEG stream never loads libavcodec, an encoding one does") {
+  SimulatorProcess sim({}, "10");
+  auto mjpeg = client({"--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--access-code", k_sim_code});
+  REQUIRE(mjpeg.wait_for_stdout(3 * 1000, k_wait));  // streaming
+  CHECK_FALSE(maps_library(mjpeg.pid(), "libavcodec"));
+  CHECK_FALSE(maps_library(mjpeg.pid(), "libswscale"));
+  sigterm_exits_0_within_1s(mjpeg);
+  auto h264 = encoding_client(sim, {});
+  REQUIRE(h264.wait_for_stdout(3 * 188, k_wait));
+  CHECK(maps_library(h264.pid(), "libavcodec"));
+  CHECK(maps_library(h264.pid(), "libswscale"));
+  sigterm_exits_0_within_1s(h264);
+}
+
+TEST_CASE("option --bitrate caps the encoded stream once the camera's pace is known") {
+  TempDir dir;
+  const fs::path written = dir.path / "written.txt";
+  SimulatorProcess sim(camera_frames(), "5");
+  auto c = encoding_client(sim, {"--frames", "40", "--bitrate", "400", "--keyframe-burst", "1", "--timing",
+                                 written.string()});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  const auto units = read_table(written);
+  REQUIRE(units.size() == 40);
+  // Past the first 3 s (the pace learnt, the burst over): bits over time.
+  long long bytes = 0;
+  for (std::size_t i = 15; i < units.size(); ++i) bytes += units[i][1];
+  const double seconds = static_cast<double>(units.back()[0] - units[14][0]) / 1e9;
+  const double kbps = static_cast<double>(bytes) * 8 / 1000 / seconds;
+  CHECK(kbps < 400 * 1.25);  // VBV over one second, TS overhead included
+  CHECK(kbps > 100);         // and still a picture
+  CHECK(ffprobe_warnings(save(dir.path, "out.ts", c.stdout_bytes())).empty());
+}
+
+TEST_CASE("simulate --frames-dir: the JPEGs of a folder in name order, looping, a --record capture cut into frames") {
+  TempDir dir;
+  const fs::path frames = dir.path / "frames";
+  fs::create_directory(frames);
+  const Bytes f1 = read_file(k_camera_frames / "frame_001.jpg"), f3 = read_file(k_camera_frames / "frame_003.jpg"),
+              f5 = read_file(k_camera_frames / "frame_005.jpg"), f6 = read_file(k_camera_frames / "frame_006.jpg");
+  REQUIRE_FALSE(f1.empty());
+  save(frames, "b.jpg", f3);
+  save(frames, "a.JPG", f1);
+  Bytes capture = f5;
+  capture.insert(capture.end(), f6.begin(), f6.end());
+  save(frames, "c.mjpeg", capture);  // as `simulate --record` or `--format mjpeg > FILE` writes
+  save(frames, "notes.txt", {'x'});   // not a picture: left out
+  SimulatorProcess sim({"--frames-dir", frames.string()}, "20");
+  auto c = client({"--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--access-code", k_sim_code,
+                   "--frames", "8"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  auto got = bambu::test::split_jpegs(c.stdout_bytes());
+  REQUIRE(got);
+  CHECK(*got == std::vector<Bytes>{f1, f3, f5, f6, f1, f3, f5, f6});
+
+  save(frames, "d.jpg", {0xFF, 0xD8, 0x00});  // not a whole JPEG: refused at start
+  auto bad = client({"simulate", "--listen", "127.0.0.1:0", "--access-code", k_sim_code, "--frames-dir",
+                     frames.string()});
+  CHECK(bad.wait_for_exit(k_wait) == 2);
+  CHECK_THAT(first_line(bad.stderr_text()), Catch::Contains("d.jpg is not whole JPEGs"));
+}

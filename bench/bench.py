@@ -8,7 +8,11 @@ Everything runs on this machine, on 127.0.0.1 only, with no network:
   - RTSPS: tests/support/rtsps_server.py (gst-rtsp-server, 1280x720 H.264
     over TLS) feeding bambu-stream and `ffmpeg -rtsp_transport tcp -i
     rtsps://... -c copy -f mpegts -`;
-  - scale: 20 bambu-stream processes at 2 fps from one simulator.
+  - scale: 20 bambu-stream processes at 2 fps from one simulator;
+  - encode (issue 14): `--format mpegts` on camera-720p (`simulate
+    --frames-dir`) against our MJPEG piped into go2rtc's `#video=h264`
+    ffmpeg command, at 1 and 5 fps; and under the real go2rtc
+    (go2rtc-loopback, 127.0.0.1 only) with tests/support/rtsp_client.py.
 Every figure is the median over --runs runs, the contenders alternating
 within each run. Prints one Markdown table on stdout (progress on stderr)
 and exits 0 when every figure was measured, 1 when one is missing.

@@ -75,12 +75,14 @@ class Camera : public SimulatorProcess {
   }
 };
 
-// The `streams:` section for one exec: stream of bambu-stream. Paths hold no
-// spaces or '#' (go2rtc splits on spaces; everything after '#' is its own).
-std::string exec_stream(const std::string& name, const fs::path& dir, const std::vector<std::string>& args) {
+// The `streams:` section for one exec: stream of bambu-stream, the access
+// code `code` in a file (as users keep it). Paths hold no spaces or '#'
+// (go2rtc splits on spaces; everything after '#' is its own).
+std::string exec_stream(const std::string& name, const fs::path& dir, const std::vector<std::string>& args,
+                        const std::string& code = k_code) {
   {
-    std::ofstream code(dir / "code");
-    code << k_code << "\n";
+    std::ofstream file(dir / "code");
+    file << code << "\n";
   }
   std::string line = "exec:" + std::string(k_binary) + " --host 127.0.0.1 --access-code-file " +
                      (dir / "code").string() + " --heartbeat " + (dir / "hb.json").string() + " --timing " +
@@ -281,14 +283,8 @@ TEST_CASE("go2rtc: a camera-720p frame written by bambu-stream (rtsps path) reac
   skip_unless_ready();
   RtspsServer server({"--frames-dir", k_frames.string(), "--fps", "5", "--gop", "10", "--quantizer", "24"});
   TempDir dir("go2rtc-rtsps");
-  const std::string code_line = exec_stream("x1c", dir.path, {"--port", server.port(), "--source", "rtsps",
-                                                             "--format", "mpegts"});
-  // The RTSPS server's access code, not the simulator's.
-  {
-    std::ofstream code(dir.path / "code");
-    code << bambu::test::k_rtsps_code << "\n";
-  }
-  Go2rtc go2rtc(code_line);
+  Go2rtc go2rtc(exec_stream("x1c", dir.path, {"--port", server.port(), "--source", "rtsps", "--format", "mpegts"},
+                            bambu::test::k_rtsps_code));
   RtspClient client(go2rtc.rtsp_url("x1c"), {"--seconds", "6", "--timeout", "30"});
   const RtspResult r = client.result();
   INFO("go2rtc log:\n" << go2rtc.log());

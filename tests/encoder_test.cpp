@@ -302,7 +302,7 @@ TEST_CASE("H264Encoder: one JPEG in, one access unit out, keyframes exactly when
   CHECK(encoder.parameters()->codec_id == AV_CODEC_ID_H264);
 }
 
-TEST_CASE("H264Encoder: an undecodable JPEG gives nothing; a new size reopens with a keyframe") {
+TEST_CASE("H264Encoder: an undecodable JPEG gives nothing, a new size reopens with a keyframe") {
   H264Encoder encoder(EncoderSettings{});
   JpegMaker big(1280, 720), small(640, 360);
   std::vector<H264Encoder::Unit> units;
@@ -347,7 +347,7 @@ TEST_CASE("H264Encoder: an unknown or non-H.264 --encoder names the H.264 encode
   CHECK(good.parameters() != nullptr);
 }
 
-TEST_CASE("EncodingSink: frames in, H.264 out in order; a busy encoder drops the older JPEG, never queues") {
+TEST_CASE("EncodingSink: frames in, H.264 out in order, a busy encoder drops the older JPEG, never queues") {
   Logger log(LogLevel::error);
   StreamStatus status("jpeg", "127.0.0.1", 6000);
   StopFlag stop;

@@ -201,11 +201,25 @@ std::string read_access_code_file(const std::string& path) {
   return line;
 }
 
+namespace {
+
+// What --version prints. The static build (issue 18) also names what it
+// contains, since those set its licence.
+std::string version_text() {
+  std::string text = std::string("bambu-stream ") + BAMBU_VERSION;
+#ifdef BAMBU_STATIC_COMPONENTS
+  text += "\nstatic build, distributed under the GPL-3.0 as a whole (THIRD-PARTY.md); it contains " BAMBU_STATIC_COMPONENTS;
+#endif
+  return text;
+}
+
+}  // namespace
+
 ParsedCommand parse_command_line(int argc, const char* const* argv) {
   CLI::App app{"Streams a Bambu Lab printer's camera to stdout, for go2rtc, ffplay or Frigate.",
                "bambu-stream"};
   app.footer(k_exit_code_help);
-  app.set_version_flag("--version", std::string("bambu-stream ") + BAMBU_VERSION);
+  app.set_version_flag("--version", version_text());
   app.require_subcommand(0, 1);
 
   StreamConfig stream;

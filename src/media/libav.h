@@ -6,6 +6,12 @@
 // printer, even for the port-6000 path, which needs none of it. So only the
 // code that uses them (the RTSPS source, the JPEG-to-H.264 encoder, the
 // simulator) dlopen()s them, on first use, and calls them through this table.
+//
+// The static build (CMake option BAMBU_STATIC, issue 18) links a minimal
+// FFmpeg into the binary instead: the same table, filled with the linked
+// functions (libav_static.cpp instead of libav_dlopen.cpp), so no caller
+// changes. Pages of that code an MJPEG stream never calls are never read
+// in, so its resident memory stays as low as the dynamic build's.
 #pragma once
 
 extern "C" {
@@ -22,73 +28,78 @@ extern "C" {
 
 namespace bambu {
 
+/// Every libav function we call, as X(library, name): library is the one
+/// that exports it (codec, util, format or swscale). A new call is added
+/// here only; the table, the dlopen() binding and the static build's table
+/// follow from this list.
+#define BAMBU_LIBAV_FUNCTIONS(X) \
+  X(codec, avcodec_find_encoder) \
+  X(codec, avcodec_find_encoder_by_name) \
+  X(codec, avcodec_find_decoder) \
+  X(codec, av_codec_iterate) \
+  X(codec, av_codec_is_encoder) \
+  X(codec, avcodec_send_packet) \
+  X(codec, avcodec_receive_frame) \
+  X(codec, avcodec_parameters_from_context) \
+  X(codec, avcodec_parameters_alloc) \
+  X(codec, avcodec_parameters_free) \
+  X(codec, avcodec_alloc_context3) \
+  X(codec, avcodec_open2) \
+  X(codec, avcodec_free_context) \
+  X(codec, avcodec_send_frame) \
+  X(codec, avcodec_receive_packet) \
+  X(codec, avcodec_parameters_copy) \
+  X(codec, avcodec_get_name) \
+  X(codec, av_packet_alloc) \
+  X(codec, av_packet_free) \
+  X(codec, av_packet_unref) \
+  X(util, av_frame_alloc) \
+  X(util, av_frame_free) \
+  X(util, av_frame_get_buffer) \
+  X(util, av_frame_make_writable) \
+  X(util, av_frame_unref) \
+  X(util, av_strerror) \
+  X(util, av_dict_set) \
+  X(util, av_dict_free) \
+  X(util, av_log_set_callback) \
+  X(util, av_log_set_level) \
+  X(util, av_log_format_line2) \
+  X(util, av_malloc) \
+  X(util, av_free) \
+  X(format, avformat_network_init) \
+  X(format, avformat_alloc_context) \
+  X(format, avformat_open_input) \
+  X(format, avformat_find_stream_info) \
+  X(format, av_read_frame) \
+  X(format, avformat_close_input) \
+  X(format, avformat_alloc_output_context2) \
+  X(format, avformat_new_stream) \
+  X(format, avformat_write_header) \
+  X(format, av_write_frame) \
+  X(format, av_write_trailer) \
+  X(format, avformat_free_context) \
+  X(format, avio_alloc_context) \
+  X(format, avio_context_free) \
+  X(format, avio_flush) \
+  X(swscale, sws_getContext) \
+  X(swscale, sws_freeContext) \
+  X(swscale, sws_scale) \
+  X(swscale, sws_setColorspaceDetails) \
+  X(swscale, sws_getCoefficients)
+
 /// The libav functions we call, with the exact types of the headers we were
 /// built against. Loaded once; never unloaded.
 struct Libav {
-  // libavcodec
-  decltype(&::avcodec_find_encoder) avcodec_find_encoder;
-  decltype(&::avcodec_find_encoder_by_name) avcodec_find_encoder_by_name;
-  decltype(&::avcodec_find_decoder) avcodec_find_decoder;
-  decltype(&::av_codec_iterate) av_codec_iterate;
-  decltype(&::av_codec_is_encoder) av_codec_is_encoder;
-  decltype(&::avcodec_send_packet) avcodec_send_packet;
-  decltype(&::avcodec_receive_frame) avcodec_receive_frame;
-  decltype(&::avcodec_parameters_from_context) avcodec_parameters_from_context;
-  decltype(&::avcodec_parameters_alloc) avcodec_parameters_alloc;
-  decltype(&::avcodec_parameters_free) avcodec_parameters_free;
-  decltype(&::avcodec_alloc_context3) avcodec_alloc_context3;
-  decltype(&::avcodec_open2) avcodec_open2;
-  decltype(&::avcodec_free_context) avcodec_free_context;
-  decltype(&::avcodec_send_frame) avcodec_send_frame;
-  decltype(&::avcodec_receive_packet) avcodec_receive_packet;
-  decltype(&::avcodec_parameters_copy) avcodec_parameters_copy;
-  decltype(&::avcodec_get_name) avcodec_get_name;
-  decltype(&::av_packet_alloc) av_packet_alloc;
-  decltype(&::av_packet_free) av_packet_free;
-  decltype(&::av_packet_unref) av_packet_unref;
-  // libavutil
-  decltype(&::av_frame_alloc) av_frame_alloc;
-  decltype(&::av_frame_free) av_frame_free;
-  decltype(&::av_frame_get_buffer) av_frame_get_buffer;
-  decltype(&::av_frame_make_writable) av_frame_make_writable;
-  decltype(&::av_frame_unref) av_frame_unref;
-  decltype(&::av_strerror) av_strerror;
-  decltype(&::av_dict_set) av_dict_set;
-  decltype(&::av_dict_free) av_dict_free;
-  decltype(&::av_log_set_callback) av_log_set_callback;
-  decltype(&::av_log_set_level) av_log_set_level;
-  decltype(&::av_log_format_line2) av_log_format_line2;
-  decltype(&::av_malloc) av_malloc;
-  decltype(&::av_free) av_free;
-  // libavformat
-  decltype(&::avformat_network_init) avformat_network_init;
-  decltype(&::avformat_alloc_context) avformat_alloc_context;
-  decltype(&::avformat_open_input) avformat_open_input;
-  decltype(&::avformat_find_stream_info) avformat_find_stream_info;
-  decltype(&::av_read_frame) av_read_frame;
-  decltype(&::avformat_close_input) avformat_close_input;
-  decltype(&::avformat_alloc_output_context2) avformat_alloc_output_context2;
-  decltype(&::avformat_new_stream) avformat_new_stream;
-  decltype(&::avformat_write_header) avformat_write_header;
-  decltype(&::av_write_frame) av_write_frame;
-  decltype(&::av_write_trailer) av_write_trailer;
-  decltype(&::avformat_free_context) avformat_free_context;
-  decltype(&::avio_alloc_context) avio_alloc_context;
-  decltype(&::avio_context_free) avio_context_free;
-  decltype(&::avio_flush) avio_flush;
-  // libswscale
-  decltype(&::sws_getContext) sws_getContext;
-  decltype(&::sws_freeContext) sws_freeContext;
-  decltype(&::sws_scale) sws_scale;
-  decltype(&::sws_setColorspaceDetails) sws_setColorspaceDetails;
-  decltype(&::sws_getCoefficients) sws_getCoefficients;
+#define BAMBU_LIBAV_MEMBER(library, name) decltype(&::name) name;
+  BAMBU_LIBAV_FUNCTIONS(BAMBU_LIBAV_MEMBER)
+#undef BAMBU_LIBAV_MEMBER
 };
 
 /// The loaded table. The first call dlopen()s libavformat.so.F,
 /// libavcodec.so.C, libavutil.so.U and libswscale.so.S (the major versions
 /// built against: 59, 59, 57 and 6 on Debian 12); thread-safe. Throws std::runtime_error
 /// naming the missing library or symbol (e.g. when the libavformat59
-/// package is not installed).
+/// package is not installed). In the static build it never throws.
 const Libav& libav();
 
 /// libav's description of error code `err` (a negative AVERROR), e.g.

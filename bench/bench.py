@@ -8,7 +8,11 @@ Everything runs on this machine, on 127.0.0.1 only, with no network:
   - RTSPS: tests/support/rtsps_server.py (gst-rtsp-server, 1280x720 H.264
     over TLS) feeding bambu-stream and `ffmpeg -rtsp_transport tcp -i
     rtsps://... -c copy -f mpegts -`;
-  - scale: 20 bambu-stream processes at 2 fps from one simulator.
+  - scale: 20 bambu-stream processes at 2 fps from one simulator;
+  - encode (issue 14): `--format mpegts` on camera-720p (`simulate
+    --frames-dir`) against our MJPEG piped into go2rtc's `#video=h264`
+    ffmpeg command, at 1 and 5 fps; and under the real go2rtc
+    (go2rtc-loopback, 127.0.0.1 only) with tests/support/rtsp_client.py.
 Every figure is the median over --runs runs, the contenders alternating
 within each run. Prints one Markdown table on stdout (progress on stderr)
 and exits 0 when every figure was measured, 1 when one is missing.
@@ -31,11 +35,13 @@ How each figure is taken (all clocks are CLOCK_MONOTONIC):
 """
 import argparse
 import fcntl
+import json
 import os
 import re
 import select
 import shutil
 import signal
+import socket
 import statistics
 import subprocess
 import sys
@@ -112,15 +118,29 @@ def terminate(proc):
 class Run:
     """One client process whose stdout we read, timing every read()."""
 
-    def __init__(self, argv, stop_after_s=None, keep=0):
+    def __init__(self, argv, stop_after_s=None, keep=0, then=None):
+        """`then`: a second program reading the first one's stdout (a
+        pipeline, as `a | b`); its stdout is read, and CPU and peak RSS are
+        the two processes' sums. SIGTERM goes to the first only."""
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
         try:
             fcntl.fcntl(read_fd, F_SETPIPE_SZ, 1 << 20)
         except OSError:
             pass  # above /proc/sys/fs/pipe-max-size: keep the default
         self.start_ns = now_ns()
-        self.proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=write_fd,
-                                     stderr=subprocess.DEVNULL)
+        self.procs = []
+        if then:
+            mid_read, mid_write = os.pipe2(os.O_CLOEXEC)
+            self.procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=mid_write,
+                                               stderr=subprocess.DEVNULL))
+            os.close(mid_write)
+            self.procs.append(subprocess.Popen(then, stdin=mid_read, stdout=write_fd, stderr=subprocess.DEVNULL))
+            os.close(mid_read)
+        else:
+            self.procs.append(subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=write_fd,
+                                               stderr=subprocess.DEVNULL))
+        self.proc = self.procs[0]
+        self.hwm_each = [0] * len(self.procs)
         os.close(write_fd)
         self.fd = read_fd
         self.stop_after_s = stop_after_s
@@ -140,8 +160,13 @@ class Run:
         self.data = b""
 
     def sample_hwm(self, t_ns):
-        self.hwm_kb = max(self.hwm_kb, rss_kb(self.proc.pid, "VmHWM"))
+        for i, p in enumerate(self.procs):
+            self.hwm_each[i] = max(self.hwm_each[i], rss_kb(p.pid, "VmHWM"))
+        self.hwm_kb = sum(self.hwm_each)
         self.hwm_read_ns = t_ns
+
+    def cpu_ns(self):
+        return sum(task_cpu_ns(p.pid) for p in self.procs)
 
     def drain(self, timeout_s):
         """Reads stdout until EOF (with stop_after_s: until that long after
@@ -152,14 +177,15 @@ class Run:
         while True:
             if (self.stop_after_s is not None and self.first_ns is not None and self.stop_ns is None
                     and now_ns() >= self.first_ns + self.stop_after_s * 1e9):
-                self.cpu_at_stop_ns = task_cpu_ns(self.proc.pid)
+                self.cpu_at_stop_ns = self.cpu_ns()
                 self.stop_ns = now_ns()
                 self.sample_hwm(self.stop_ns)
                 self.proc.send_signal(signal.SIGTERM)
             left = deadline - time.monotonic()
             if left <= 0 and not killed:
                 log("%s: no end within %.0f s, killing it" % (os.path.basename(self.proc.args[0]), timeout_s))
-                self.proc.kill()
+                for p in self.procs:
+                    p.kill()
                 killed = True
             if self.stop_after_s is not None and self.first_ns is not None and self.stop_ns is None:
                 left = min(left, (self.first_ns + self.stop_after_s * 1e9 - now_ns()) / 1e9)
@@ -175,16 +201,18 @@ class Run:
                 break
             if self.first_ns is None:
                 self.first_ns = t
-                self.cpu_at_first_ns = task_cpu_ns(self.proc.pid)
+                self.cpu_at_first_ns = self.cpu_ns()
             self.total += n
             self.reads.append((t, self.total))
             if t - self.hwm_read_ns > 20e6:
                 self.sample_hwm(t)
         os.close(self.fd)
         self.data = memoryview(self.buffer)[:self.total] if self.keep else b""
-        _, status, usage = os.wait4(self.proc.pid, 0)
-        self.proc.returncode = os.waitstatus_to_exitcode(status)
-        self.cpu_total_ns = int((usage.ru_utime + usage.ru_stime) * 1e9)
+        self.cpu_total_ns = 0
+        for p in self.procs:
+            _, status, usage = os.wait4(p.pid, 0)
+            p.returncode = os.waitstatus_to_exitcode(status)
+            self.cpu_total_ns += int((usage.ru_utime + usage.ru_stime) * 1e9)
         self.maxrss_kb = self.hwm_kb
         return self
 
@@ -203,13 +231,14 @@ class Run:
 class Simulator:
     """`bambu-stream simulate` on 127.0.0.1, port 0, with a --timing file."""
 
-    def __init__(self, binary, workdir, name, fps, max_sessions):
+    def __init__(self, binary, workdir, name, fps, max_sessions, extra=()):
         self.timing = os.path.join(workdir, name + ".timing")
         self.log = os.path.join(workdir, name + ".log")
         with open(self.log, "wb") as err:
             self.proc = subprocess.Popen(
                 [binary, "simulate", "--listen", "127.0.0.1:0", "--access-code", ACCESS_CODE,
-                 "--fps", str(fps), "--max-sessions", str(max_sessions), "--timing", self.timing, "-q"],
+                 "--fps", str(fps), "--max-sessions", str(max_sessions), "--timing", self.timing, "-q"]
+                + list(extra),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
         deadline = time.monotonic() + 20
         self.port = None
@@ -519,6 +548,504 @@ def scale(args, workdir):
     return result
 
 
+# ---------------------------------------------------------------- issue 14: H.264 from the JPEGs
+
+# go2rtc's own template for `ffmpeg:SRC#video=h264`, fed our MJPEG: the anchor.
+ANCHOR_FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "mjpeg", "-i", "-", "-c:v", "libx264",
+                 "-g", "50", "-profile:v", "high", "-level:v", "4.1", "-preset:v", "superfast",
+                 "-tune:v", "zerolatency", "-pix_fmt", "yuv420p", "-f", "mpegts", "-"]
+RTSP_CLIENT = os.path.join(ROOT, "tests", "support", "rtsp_client.py")
+
+
+def go2rtc_tools():
+    """(go2rtc, go2rtc-loopback) as the tests find them: $GO2RTC_BIN (the
+    launcher beside it, else the shared one), else ../shared/tools/."""
+    shared = os.path.join(ROOT, "..", "shared", "tools", "go2rtc-1.9.14")
+    env = os.environ.get("GO2RTC_BIN")
+    candidates = ([(env, os.path.join(os.path.dirname(env), "go2rtc-loopback")),
+                   (env, os.path.join(shared, "go2rtc-loopback"))] if env
+                  else [(os.path.join(shared, "go2rtc"), os.path.join(shared, "go2rtc-loopback"))])
+    for binary, loopback in candidates:
+        if os.access(binary, os.X_OK) and os.access(loopback, os.X_OK):
+            return os.path.realpath(binary), os.path.realpath(loopback)
+    return None
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Go2rtc:
+    """The real go2rtc through go2rtc-loopback (127.0.0.1 only), with a
+    `streams:` section; stopped by SIGTERM to the launcher's pid."""
+
+    def __init__(self, workdir, name, streams):
+        self.binary, loopback = go2rtc_tools()
+        self.log_path = os.path.join(workdir, name + ".go2rtc.log")
+        path = os.path.join(workdir, name + ".streams.yaml")
+        with open(path, "w") as f:
+            f.write(streams)
+        for _ in range(3):
+            self.api, self.rtsp = free_port(), free_port()
+            if self.rtsp in (self.api, self.api + 2):
+                continue
+            self.proc = subprocess.Popen([loopback, path, str(self.api), str(self.rtsp), self.log_path],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL, env=dict(os.environ, GO2RTC_BIN=self.binary))
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline and self.proc.poll() is None:
+                if "[api] listen" in self.log() and "[rtsp] listen" in self.log():
+                    try:
+                        socket.create_connection(("127.0.0.1", self.api), timeout=1).close()
+                        return
+                    except OSError:
+                        pass
+                time.sleep(0.02)
+            terminate(self.proc)
+        raise RuntimeError("go2rtc did not start: " + self.log())
+
+    def log(self):
+        try:
+            with open(self.log_path) as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def url(self, stream):
+        return "rtsp://127.0.0.1:%d/%s" % (self.rtsp, stream)
+
+    def stop(self):
+        terminate(self.proc)
+
+
+def rtsp_play(url, options, timeout_s=30):
+    """tests/support/rtsp_client.py on `url`: its JSON report."""
+    out = subprocess.run([ "/usr/bin/python3", RTSP_CLIENT, url, "--timeout", str(timeout_s)] + options,
+                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         timeout=timeout_s + 10).stdout
+    return json.loads(out)
+
+
+def read_units(path):
+    """bambu-stream's --timing file: [(written ns, bytes, keyframe)]."""
+    units = []
+    try:
+        with open(path) as f:
+            for line in f:
+                fields = line.split()
+                if len(fields) == 3:
+                    units.append((int(fields[0]), int(fields[1]), fields[2] == "1"))
+    except OSError:
+        pass
+    return units
+
+
+def wait_for(condition, timeout_s):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.02)
+    return condition()
+
+
+WRITE_SLACK_NS = 20e6  # a frame may reach the client before write(2) returned (tests/support/go2rtc.h)
+
+
+def align(units, frames):
+    """The offset k at which received frame i is written unit k + i, and the
+    size spread there: at the right offset, unit TS bytes * 184/188 minus the
+    frame's bytes is nearly constant (PES header, PAT/PMT, empty PES), so the
+    offset with the least mean deviation from the median wins, among those
+    at which no frame arrives before it was written (less a slack); as
+    tests/support/go2rtc.h does."""
+    best = None
+    for k in range(len(units) - len(frames) + 1):
+        if any(f[0] < units[k + i][0] - WRITE_SLACK_NS for i, f in enumerate(frames)):
+            continue
+        diffs = [units[k + i][1] * 184 / 188 - f[1] for i, f in enumerate(frames)]
+        mid = statistics.median(diffs)
+        spread = sum(abs(d - mid) for d in diffs) / len(diffs)
+        if best is None or spread < best[1]:
+            best = (k, spread)
+    return best
+
+
+def ts_units(data):
+    """The video PES packets of an MPEG-TS stream: [(end offset of its last
+    TS packet, payload bytes, random access)], header-only PES (the empty
+    PES) left out. The video PID is the first one whose PES has stream id E0."""
+    pid = None
+    out = []
+    current = None  # [end, bytes, key]
+    for off in range(0, len(data) - 187, 188):
+        if data[off] != 0x47:
+            break
+        p = ((data[off + 1] & 0x1F) << 8) | data[off + 2]
+        pusi = data[off + 1] & 0x40
+        afc = (data[off + 3] >> 4) & 3
+        body = off + 4
+        key = False
+        if afc & 2:
+            length = data[body]
+            if length and data[body + 1] & 0x40:
+                key = True
+            body += 1 + length
+        payload = data[body:off + 188] if afc & 1 else b""
+        if pid is None:
+            if pusi and payload[:4] == b"\x00\x00\x01\xe0":
+                pid = p
+            else:
+                continue
+        if p != pid:
+            continue
+        if pusi:
+            if current and current[1] > 0:
+                out.append(tuple(current))
+            header = 9 + payload[8] if len(payload) > 8 else len(payload)
+            current = [off + 188, len(payload) - header, key]
+        elif current:
+            current[0] = off + 188
+            current[1] += len(payload)
+    if current and current[1] > 0:
+        out.append(tuple(current))
+    return out
+
+
+def ffprobe_packets(path):
+    """[(pts seconds, keyframe)] of the video packets of `path`."""
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                          "packet=pts_time,flags", "-of", "csv=p=0", path],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, timeout=120).stdout
+    packets = []
+    for line in out.splitlines():
+        fields = line.split(",")
+        if len(fields) >= 2 and fields[0] not in ("", "N/A"):
+            packets.append((float(fields[0]), "K" in fields[1]))
+    return packets
+
+
+def psnr(path, record, frames):
+    """Mean PSNR (dB, ffmpeg's psnr filter, all planes) of the first
+    `frames` frames of `path` against the JPEGs the simulator sent, in order,
+    both brought to yuv420p at limited range (the encoders' output)."""
+    graph = ("[0:v]trim=end_frame={n},setpts=N/(25*TB),format=yuv420p[a];"
+             "[1:v]trim=end_frame={n},setpts=N/(25*TB),scale=out_range=tv,format=yuv420p[b];"
+             "[a][b]psnr").format(n=frames)
+    out = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-i", path, "-f", "mjpeg", "-i", record,
+                          "-lavfi", graph, "-f", "null", "-"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=300).stderr
+    m = re.search(r"PSNR y:[\d.inf]+ u:[\d.inf]+ v:[\d.inf]+ average:([\d.]+|inf)", out)
+    return float(m.group(1)) if m else None
+
+
+def jpeg_sizes(record):
+    """Sizes of the whole JPEGs in the simulator's --record file."""
+    with open(record, "rb") as f:
+        data = f.read()
+    sizes, start = [], 0
+    while True:
+        end = data.find(b"\xff\xd9\xff\xd8", start)
+        if end < 0:
+            if len(data) > start:
+                sizes.append(len(data) - start)
+            return sizes
+        sizes.append(end + 2 - start)
+        start = end + 2
+
+
+def encode_run(args, workdir, name, fps, frames):
+    """One contender (ours: bambu-stream --format mpegts; anchor: our MJPEG
+    into go2rtc's ffmpeg template) on camera-720p at `fps`, `frames` frames,
+    from a fresh simulator (so that its --record holds this run's JPEGs)."""
+    tag = "%s-%g" % (name, fps)
+    record = os.path.join(workdir, tag + ".sent.mjpeg")
+    sim = Simulator(args.binary, workdir, tag, fps, 2,
+                    ["--frames-dir", args.frames_dir, "--record", record] +
+                    (["--jitter", str(args.jitter_ms)] if fps > 1 else []))
+    timing = os.path.join(workdir, tag + ".units")
+    heartbeat = os.path.join(workdir, tag + ".hb.json")
+    base = [args.binary, "--host", "127.0.0.1", "--source", "jpeg", "--port", str(sim.port),
+            "--access-code", ACCESS_CODE, "--frames", str(frames), "-q"]
+    try:
+        if name == "ours":
+            run = Run(base + ["--format", "mpegts", "--timing", timing, "--heartbeat", heartbeat],
+                      keep=frames << 18).drain(timeout_s=60 + frames / fps * 3)
+        else:
+            run = Run(base + ["--format", "mjpeg"], keep=frames << 18,
+                      then=ANCHOR_FFMPEG).drain(timeout_s=60 + frames / fps * 3)
+        time.sleep(0.1)  # the simulator notes a frame just after its send returns
+        session = sim.last_session()
+        sent = sim.frames(session) if session is not None else []
+    finally:
+        sim.stop()
+    result = {"ok": all(p.returncode == 0 for p in run.procs) and run.first_ns is not None}
+    if not result["ok"]:
+        log("%s: exit %s, %d bytes" % (tag, [p.returncode for p in run.procs], run.total))
+        return result
+    out_path = os.path.join(workdir, tag + ".ts")
+    with open(out_path, "wb") as f:
+        f.write(run.data)
+    units = ts_units(run.data)
+    n = min(len(units), len(sent), frames)
+    if n < 3:
+        log("%s: only %d access units" % (tag, len(units)))
+        return {"ok": False}
+    # Latency: the JPEG's last byte sent by the simulator (the client has read
+    # it within microseconds on loopback) to its access unit's last byte read
+    # from the contender's stdout; frame i is access unit i (none dropped:
+    # checked by the counts, and by the heartbeat for ours).
+    latencies = [run.arrival_ns(units[i][0]) - sent[i][1] for i in range(1, n)]
+    jpegs = jpeg_sizes(record)
+    camera_bytes = statistics.mean(jpegs[:n])
+    streaming_ns = run.cpu_total_ns - run.cpu_at_first_ns
+    result.update({
+        "frames": n,
+        "cpu_per_frame_ms": streaming_ns / 1e6 / (n - 1),
+        "maxrss_mb": run.maxrss_kb / 1024.0,
+        "latency_median_ms": statistics.median(latencies) / 1e6,
+        "latency_p99_ms": percentile(latencies, 99) / 1e6,
+        "psnr_db": psnr(out_path, record, n),
+        "camera_bytes": camera_bytes,
+    })
+    packets = ffprobe_packets(out_path)
+    if name == "ours":
+        written = read_units(timing)
+        try:
+            with open(heartbeat) as f:
+                result["dropped"] = json.load(f).get("dropped")
+        except (OSError, ValueError):
+            result["dropped"] = None
+        # Past the start-up burst: after the first run of keyframes.
+        burst = 0
+        while burst < len(written) and written[burst][2]:
+            burst += 1
+        result["burst_frames"] = burst
+        past = [u[1] for u in written[burst:]]
+        result["bytes_per_frame"] = statistics.mean(past) if past else None
+        # PTS against arrival: PTS minus the simulator's send time, whose
+        # median is the constant offset between the two clocks; the error is
+        # each frame's distance from it (not from the first frame's, whose
+        # own error would shift every other frame's).
+        pts = [p[0] for p in packets][:n]
+        offsets = [pts[i] - sent[i][1] / 1e9 for i in range(len(pts))]
+        mid = statistics.median(offsets)
+        errors = [abs(o - mid) * 1e3 for o in offsets]
+        result["pts_error_max_ms"] = max(errors) if errors else None
+        keys = [p[0] for p in packets if p[1]]
+        result["keyframe_gap_max_s"] = max((b - a for a, b in zip(keys, keys[1:])), default=None)
+    else:
+        result["bytes_per_frame"] = run.total / n
+    log("encode %s: %s" % (tag, summary(result)))
+    return result
+
+
+def first_bytes(args, workdir):
+    """Process start to first output byte at 1 fps: H.264 (MPEG-TS) against
+    our own MJPEG, from the same simulator."""
+    sim = Simulator(args.binary, workdir, "first264", 1, 2, ["--frames-dir", args.frames_dir])
+    base = [args.binary, "--host", "127.0.0.1", "--source", "jpeg", "--port", str(sim.port),
+            "--access-code", ACCESS_CODE, "--frames", "1", "-q", "--format"]
+    results = {"mpegts": [], "mjpeg": []}
+    try:
+        for i in range(args.first_runs):
+            for fmt_ in results:
+                run = Run(base + [fmt_]).drain(timeout_s=30)
+                ok = run.proc.returncode == 0 and run.first_ns is not None
+                results[fmt_].append((run.first_ns - run.start_ns) / 1e6 if ok else None)
+                time.sleep(0.2)
+            log("first byte run %d/%d: H.264 %s ms, MJPEG %s ms" % (i + 1, args.first_runs,
+                                                                   fmt(results["mpegts"][-1], 1),
+                                                                   fmt(results["mjpeg"][-1], 1)))
+    finally:
+        sim.stop()
+    return results
+
+
+def exec_line(args, port, extra, hb):
+    return ("exec:%s --host 127.0.0.1 --port %d --access-code %s --source jpeg -q --heartbeat %s %s"
+            "#killsignal=15#killtimeout=5" % (args.binary, port, ACCESS_CODE, hb, " ".join(extra)))
+
+
+def stopped(hb):
+    try:
+        with open(hb) as f:
+            return json.load(f).get("state") == "stopped"
+    except (OSError, ValueError):
+        return False
+
+
+def go2rtc_on_demand(args, workdir):
+    """On-demand start at 1 fps: a new RTSP client's start to its first
+    keyframe, for our H.264 and for go2rtc's ffmpeg: route over our MJPEG;
+    and for ours, the first unit written to the client's PLAY (what a
+    start-up burst must cover)."""
+    sim = Simulator(args.binary, workdir, "ondemand", 1, 4, ["--frames-dir", args.frames_dir])
+    hb = {k: os.path.join(workdir, "ondemand-%s.hb.json" % k) for k in ("ours", "mjpeg")}
+    timing = os.path.join(workdir, "ondemand.units")
+    streams = ("streams:\n  p1s_h264: %s\n  p1s_mjpeg: %s\n  p1s: ffmpeg:p1s_mjpeg#video=h264\n"
+               % (exec_line(args, sim.port, ["--format", "mpegts", "--timing", timing], hb["ours"]),
+                  exec_line(args, sim.port, ["--format", "mjpeg"], hb["mjpeg"])))
+    go2rtc = Go2rtc(workdir, "ondemand", streams)
+    results = {"ours": [], "ffmpeg_route": [], "play_after_first_unit_ms": []}
+    try:
+        for i in range(args.go2rtc_runs):
+            for name, stream, key in (("ours", "p1s_h264", "ours"), ("ffmpeg_route", "p1s", "mjpeg")):
+                for path in (hb[key], timing):
+                    if os.path.exists(path):
+                        os.unlink(path)
+                # ffmpeg probes the MJPEG for about 20 frames before it encodes: 20 s at 1 fps.
+                r = rtsp_play(go2rtc.url(stream), ["--keyframes", "1"], timeout_s=20 if name == "ours" else 45)
+                first = next((f for f in r["frames"] if f[2]), None)
+                results[name].append((first[0] - r["start_ns"]) / 1e9 if first else None)
+                if name == "ours":
+                    units = read_units(timing)
+                    results["play_after_first_unit_ms"].append(
+                        (r["play_ns"] - units[0][0]) / 1e6 if units and "play_ns" in r else None)
+                # go2rtc stops the source once the client has gone.
+                if not wait_for(lambda: stopped(hb[key]), 15):
+                    log("on-demand %s: the source did not stop" % name)
+                time.sleep(0.3)  # the simulator frees the slot
+            log("on-demand run %d/%d: ours %s s, ffmpeg: route %s s, first unit to PLAY %s ms"
+                % (i + 1, args.go2rtc_runs, fmt(results["ours"][-1], 3), fmt(results["ffmpeg_route"][-1], 3),
+                   fmt(results["play_after_first_unit_ms"][-1], 1)))
+    finally:
+        go2rtc.stop()
+        sim.stop()
+    return results
+
+
+def go2rtc_frame_delay(args, workdir):
+    """Frame written by bambu-stream (its --timing) to go2rtc's RTSP client,
+    at 5 fps on camera-720p, with and without the empty PES."""
+    sim = Simulator(args.binary, workdir, "delay", 5, 4, ["--frames-dir", args.frames_dir,
+                                                          "--jitter", str(args.jitter_ms)])
+    # CRF 28: every keyframe over the 65,535 bytes a PES length can state.
+    variants = {"ours": [], "no_empty_pes": ["--no-empty-pes"], "crf28": ["--quality", "28"]}
+    timing = {k: os.path.join(workdir, "delay-%s.units" % k) for k in variants}
+    hb = {k: os.path.join(workdir, "delay-%s.hb.json" % k) for k in variants}
+    streams = "streams:\n" + "".join(
+        "  %s: %s\n" % (k, exec_line(args, sim.port, ["--format", "mpegts", "--timing", timing[k]] + extra, hb[k]))
+        for k, extra in variants.items())
+    go2rtc = Go2rtc(workdir, "delay", streams)
+    results = {k: [] for k in variants}
+    try:
+        for i in range(args.go2rtc_runs):
+            for k in variants:
+                for path in (timing[k], hb[k]):
+                    if os.path.exists(path):
+                        os.unlink(path)
+                r = rtsp_play(go2rtc.url(k), ["--seconds", str(args.delay_seconds)], timeout_s=args.delay_seconds + 20)
+                wait_for(lambda: stopped(hb[k]), 15)
+                units = read_units(timing[k])
+                frames = r["frames"]
+                fit = align(units, frames) if frames and units else None
+                if fit is None:
+                    results[k].append({"ok": False})
+                    log("delay %s: no alignment (%d frames, %d units)" % (k, len(frames), len(units)))
+                    continue
+                delays = [(f[0] - units[fit[0] + j][0]) / 1e6 for j, f in enumerate(frames)
+                          if units[fit[0] + j][0] > r["play_ns"]]
+                big = sum(1 for f in frames if f[2] and f[1] > 65535)
+                results[k].append({"ok": bool(delays), "median_ms": statistics.median(delays) if delays else None,
+                                   "max_ms": max(delays) if delays else None, "idrs_over_64k": big,
+                                   "mismatch": fit[1]})
+                log("delay run %d/%d %s: %s" % (i + 1, args.go2rtc_runs, k, summary(results[k][-1])))
+                time.sleep(0.3)
+    finally:
+        go2rtc.stop()
+        sim.stop()
+    return results
+
+
+def encode(args, workdir):
+    """Every issue-14 figure."""
+    out = {"first": first_bytes(args, workdir), "runs": {}}
+    for fps, frames in args.encode_rates:
+        out["runs"][fps] = {"ours": [], "anchor": []}
+        for i in range(args.encode_runs):
+            for name in ("ours", "anchor"):
+                out["runs"][fps][name].append(encode_run(args, workdir, name, fps, frames))
+    if go2rtc_tools() is None:
+        log("go2rtc not found ($GO2RTC_BIN or ../shared/tools/go2rtc-1.9.14): its figures are missing")
+        out["ondemand"], out["delay"] = {}, {}
+    else:
+        out["ondemand"] = go2rtc_on_demand(args, workdir)
+        out["delay"] = go2rtc_frame_delay(args, workdir)
+    return out
+
+
+def encode_rows(args, e):
+    """The issue-14 rows: (figure, bambu-stream, other, ratio, target, verdict)."""
+    rows = []
+    if not e:
+        return rows
+    h264, mjpeg = median(e["first"]["mpegts"]), median(e["first"]["mjpeg"])
+    diff = None if h264 is None or mjpeg is None else h264 - mjpeg
+    rows.append(("H.264: first byte after process start at 1 fps (ms), vs our MJPEG", fmt(h264, 1), fmt(mjpeg, 1),
+                 "+" + fmt(diff, 1) + " ms", "≤ MJPEG + 50 ms", verdict(check(diff, lambda d: d <= 50))))
+    od = e.get("ondemand", {})
+    ours_s, route_s = median(od.get("ours", [])), median(od.get("ffmpeg_route", []))
+    rows.append(("H.264: on-demand 1 fps, first decodable frame at a new go2rtc RTSP client (s), vs go2rtc's "
+                 "ffmpeg: route", fmt(ours_s), fmt(route_s), fmt(ratio(route_s, ours_s)) + "× less", "< 2 s",
+                 verdict(check(ours_s, lambda v: v < 2))))
+    play = od.get("play_after_first_unit_ms", [])
+    rows.append(("H.264: on-demand 1 fps, our first unit written to the client's PLAY (ms), max of runs",
+                 fmt(max([v for v in play if v is not None], default=None), 1), "", "", "", ""))
+    d = e.get("delay", {})
+    worst = max([r["max_ms"] for r in d.get("ours", []) if r.get("ok")], default=None)
+    worst_no = max([r["max_ms"] for r in d.get("no_empty_pes", []) if r.get("ok")], default=None)
+    rows.append(("H.264: frame written to go2rtc's RTSP client, 5 fps, worst (ms), vs without the empty PES",
+                 fmt(worst, 1), fmt(worst_no, 1), fmt(ratio(worst_no, worst)) + "× less", "< 50 ms",
+                 verdict(check(worst, lambda v: v < 50))))
+    worst_28 = max([r["max_ms"] for r in d.get("crf28", []) if r.get("ok")], default=None)
+    big = min([r["idrs_over_64k"] for r in d.get("crf28", []) if r.get("ok")], default=None)
+    rows.append(("H.264: frame written to go2rtc's RTSP client, 5 fps, --quality 28 (IDRs over 64 KB), worst (ms)",
+                 fmt(worst_28, 1), "", "%s IDRs > 64 KB" % big, "< 50 ms", verdict(check(worst_28, lambda v: v < 50))))
+    med_o = med(d.get("ours", []), "median_ms")
+    med_n = med(d.get("no_empty_pes", []), "median_ms")
+    rows.append(("H.264: frame written to go2rtc's RTSP client, 5 fps, median (ms), vs without the empty PES",
+                 fmt(med_o, 1), fmt(med_n, 1), fmt(ratio(med_n, med_o)) + "× less", "", ""))
+    for fps, _ in args.encode_rates:
+        ours, anchor = e["runs"][fps]["ours"], e["runs"][fps]["anchor"]
+        tag = "H.264 %g fps" % fps
+        lo, la = med(ours, "latency_median_ms"), med(anchor, "latency_median_ms")
+        rows.append(("%s: JPEG read to its access unit on stdout, median (ms), vs the anchor" % tag, fmt(lo, 1),
+                     fmt(la, 1), fmt(ratio(la, lo)) + "× less", "< 30 ms", verdict(check(lo, lambda v: v < 30))))
+        po, pa = med(ours, "latency_p99_ms"), med(anchor, "latency_p99_ms")
+        rows.append(("%s: JPEG read to its access unit on stdout, p99 (ms), vs the anchor" % tag, fmt(po, 1),
+                     fmt(pa, 1), fmt(ratio(pa, po)) + "× less", "", ""))
+        co, ca = med(ours, "cpu_per_frame_ms"), med(anchor, "cpu_per_frame_ms")
+        r = ratio(co, ca)
+        rows.append(("%s: CPU per frame (ms), vs the anchor's two processes" % tag, fmt(co, 2), fmt(ca, 2),
+                     fmt(r) + "×", "≤ 0.8×", verdict(check(r, lambda v: v <= 0.8))))
+        qo, qa = med(ours, "psnr_db"), med(anchor, "psnr_db")
+        rows.append(("%s: PSNR against the decoded JPEGs (dB), vs the anchor" % tag, fmt(qo, 1), fmt(qa, 1),
+                     "", "≥ 40 dB", verdict(check(qo, lambda v: v >= 40))))
+        bo, ba, cam = med(ours, "bytes_per_frame"), med(anchor, "bytes_per_frame"), med(ours, "camera_bytes")
+        rb = ratio(bo, cam)
+        rows.append(("%s: bytes per frame past the start-up burst, vs the camera's JPEG (ratio)" % tag, fmt(bo, 0),
+                     fmt(cam, 0), fmt(rb) + "×", "≤ 1.0×", verdict(check(rb, lambda v: v <= 1.0))))
+        rows.append(("%s: bytes per frame, anchor, vs the camera's JPEG (ratio)" % tag, fmt(ba, 0), fmt(cam, 0),
+                     fmt(ratio(ba, cam)) + "×", "", ""))
+        mo, ma = med(ours, "maxrss_mb"), med(anchor, "maxrss_mb")
+        rm = ratio(mo, ma)
+        rows.append(("%s: peak RSS (MB), vs the anchor's two processes together" % tag, fmt(mo, 1), fmt(ma, 1),
+                     fmt(rm) + "×", "≤ 0.7×", verdict(check(rm, lambda v: v <= 0.7))))
+        gap = max([r.get("keyframe_gap_max_s") for r in ours if r.get("ok") and r.get("keyframe_gap_max_s")],
+                  default=None)
+        rows.append(("%s: largest keyframe gap (s)" % tag, fmt(gap, 3), "", "", "≤ %g s" % args.keyframe_interval,
+                     # 5 ms: the timer noise KeyframeClock::k_slack_s allows (PTS are arrival times)
+                     verdict(check(gap, lambda v: v <= args.keyframe_interval + 5e-3))))
+        pts = max([r.get("pts_error_max_ms") for r in ours if r.get("ok") and r.get("pts_error_max_ms") is not None],
+                  default=None)
+        rows.append(("%s: largest PTS error against arrival (ms)" % tag, fmt(pts, 1), "", "", "≤ 10 ms",
+                     verdict(check(pts, lambda v: v <= 10))))
+    return rows
+
+
 # ---------------------------------------------------------------- table
 
 def fmt(value, digits=2):
@@ -567,7 +1094,7 @@ def machine():
                                                              os.uname().release, openssl)
 
 
-def table(args, stream, first, floor, rtsps_results, scale_result):
+def table(args, stream, first, floor, rtsps_results, scale_result, encode_results):
     rows = []  # (figure, bambu-stream, other, ratio, target, verdict)
     ours, py = stream["ours"], stream["python"]
     frame_bytes = med(ours, "frame_bytes")
@@ -623,6 +1150,8 @@ def table(args, stream, first, floor, rtsps_results, scale_result):
     rows.append(("scale: %d processes at 2 fps, peak RSS of one (MB)" % n, fmt(s.get("rss_each_max_mb"), 1),
                  "", "", "< 12 MB", verdict(check(s.get("rss_each_max_mb"), lambda v: v < 12))))
 
+    rows += encode_rows(args, encode_results)
+
     print("| figure | bambu-stream | other | ratio | target | |")
     print("|---|---:|---:|---:|---|---|")
     for row in rows:
@@ -638,6 +1167,15 @@ def table(args, stream, first, floor, rtsps_results, scale_result):
     print("Frames bambu-stream dropped by design (a newer frame replaces one waiting for a reader that is "
           "more than a frame behind), per run: %s; the Python client blocks instead and drops none."
           % (", ".join(str(d) for d in drops) or "n/a"))
+    if encode_results:
+        print()
+        print("H.264 (issue 14): camera-720p (%s) served by `simulate --frames-dir`, %s; the anchor is our "
+              "MJPEG piped into `%s`; per rate, medians of %d runs; go2rtc 1.9.14 through go2rtc-loopback, "
+              "%d runs each (frame delay: %g s per run, at 5 fps with --jitter %d); ours is bambu-stream "
+              "--format mpegts with its defaults."
+              % (args.frames_dir, ", ".join("%g fps x %d frames" % r for r in args.encode_rates),
+                 " ".join(ANCHOR_FFMPEG[:1] + ANCHOR_FFMPEG[4:]), args.encode_runs, args.go2rtc_runs, args.delay_seconds,
+                 args.jitter_ms))
     print()
     print("Machine: " + machine())
     missing = [row[0] for row in rows if "n/a" in row[1:3]]
@@ -652,18 +1190,25 @@ def main():
     p.add_argument("--python", default="/usr/bin/python3")
     p.add_argument("--quick", action="store_true", help="one short run of each, for CI: checks nothing is broken")
     p.add_argument("--runs", type=int, default=5)
-    p.add_argument("--only", default="floor,stream,first,rtsps,scale",
+    p.add_argument("--frames-dir", default=os.path.join(ROOT, "..", "shared", "frames", "camera-720p"),
+                   help="the JPEGs for the H.264 figures (issue 14)")
+    p.add_argument("--only", default="floor,stream,first,rtsps,scale,encode",
                    help="comma-separated parts to run (for profiling); the others show n/a")
     a = p.parse_args()
     a.fps = 120  # the simulator's top rate
     a.rtsps_fps = 30
     a.scale_processes = 20
+    a.keyframe_interval = 2.0  # bambu-stream's default --keyframe-interval
+    a.jitter_ms = 40
     if a.quick:
         a.runs, a.first_runs, a.frames, a.aes_runs, a.aes_seconds = 1, 2, 60, 1, 1
         a.rtsps_seconds, a.scale_seconds = 2, 2
+        # Past the 4 s start-up burst at both rates, for the bytes per frame.
+        a.encode_rates, a.encode_runs, a.go2rtc_runs, a.delay_seconds = [(1, 6), (5, 30)], 1, 1, 3
     else:
         a.first_runs, a.frames, a.aes_runs, a.aes_seconds = 2 * a.runs + 1, 600, 3, 2
         a.rtsps_seconds, a.scale_seconds = 20, 20
+        a.encode_rates, a.encode_runs, a.go2rtc_runs, a.delay_seconds = [(1, 30), (5, 150)], min(a.runs, 3), 3, 10
     for tool in ("openssl", "ffmpeg"):
         if shutil.which(tool) is None:
             log("%s is not installed (scripts/install-deps installs it)" % tool)
@@ -678,7 +1223,8 @@ def main():
         first = port6000_first_frame(a, workdir) if "first" in only else {"ours": [], "python": []}
         rtsps_results = rtsps(a, workdir) if "rtsps" in only else {"ours": [], "ffmpeg": []}
         scale_result = scale(a, workdir) if "scale" in only else {}
-        complete = table(a, stream, first, floor, rtsps_results, scale_result)
+        encode_results = encode(a, workdir) if "encode" in only else {}
+        complete = table(a, stream, first, floor, rtsps_results, scale_result, encode_results)
     return 0 if complete else 1
 
 

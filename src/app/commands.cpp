@@ -117,16 +117,7 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
     // The port-6000 JPEGs as H.264: camera client -> EncodingSink -> writer.
     const bool encode = config.source == SourceChoice::jpeg && is_h264(config.format);
     std::optional<LibavLogRoute> libav_log;
-    if (encode) {
-      libav_log.emplace(log);
-      try {
-        check_encoder(config.encoder);  // a bad --encoder fails now, before any connection
-      } catch (const EncoderUnavailable& e) {
-        status.set_state(StreamState::failed, e.what());
-        if (heartbeat) heartbeat->finish();
-        throw FatalError(ExitCode::usage, e.what());
-      }
-    }
+    if (encode) libav_log.emplace(log);
     UniqueFd timing;
     if (!config.timing_path.empty()) {
       timing.reset(::open(config.timing_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
@@ -137,8 +128,18 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
     const Backlog backlog = config.format == OutputFormat::mjpeg ? Backlog::newest_frame : Backlog::until_keyframe;
     FrameWriter writer(STDOUT_FILENO, config.frames, status, stop, backlog, timing.get());
     std::optional<EncodingSink> encoder;
+    if (encode) {
+      try {
+        // Opens the encoder now, so that a bad --encoder fails before any
+        // connection and the first JPEG does not wait for it.
+        encoder.emplace(config.encoder, config.format, config.empty_pes, writer, status, log, stop);
+      } catch (const EncoderUnavailable& e) {
+        status.set_state(StreamState::failed, e.what());
+        if (heartbeat) heartbeat->finish();
+        throw FatalError(ExitCode::usage, e.what());
+      }
+    }
     try {
-      if (encode) encoder.emplace(config.encoder, config.format, config.empty_pes, writer, status, log, stop);
       FrameSink& output = encoder ? static_cast<FrameSink&>(*encoder) : writer;
       std::optional<SnapshotTap> tap;
       if (snapshots && config.source == SourceChoice::jpeg) tap.emplace(*snapshots, output);

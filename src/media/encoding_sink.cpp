@@ -1,6 +1,7 @@
 #include "media/encoding_sink.h"
 
 #include <chrono>
+#include <cmath>
 #include <utility>
 
 #include "media/h264_encoder.h"
@@ -17,6 +18,9 @@ constexpr auto k_failure_warning_interval = std::chrono::seconds(10);
 // Frame intervals longer than this (a stalled camera) do not count towards
 // the camera's mean pace.
 constexpr double k_max_step_s = 10;
+// The P1/A1 camera's picture size, pixels (../shared/docs/port6000-protocol.md).
+constexpr int k_camera_width = 1280;
+constexpr int k_camera_height = 720;
 // Weight of the newest frame interval in the moving mean.
 constexpr double k_step_weight = 0.2;
 
@@ -27,8 +31,13 @@ bool KeyframeClock::need_keyframe(Clock::time_point arrival) const {
   if (seconds_between(*session_start_, arrival) < burst_s_) return true;
   const double since = seconds_between(*last_keyframe_, arrival);
   if (since >= interval_s_) return true;
-  // Would the next frame, at the camera's pace, come too late?
-  return mean_step_s_ > 0 && since + mean_step_s_ > interval_s_ + k_slack_s;
+  if (mean_step_s_ <= 0) return false;
+  // Would the next frame, at the camera's pace, come too late? With its
+  // jitter counted too while a frame is short against the interval: keying
+  // one frame early then costs little (at 5 fps and 2 s, one keyframe in 9
+  // frames instead of 10), but at 1 fps it would make every frame one.
+  const double jitter = mean_step_s_ < interval_s_ / 4 ? 2 * step_deviation_s_ : 0;
+  return since + mean_step_s_ + jitter > interval_s_ + k_slack_s;
 }
 
 void KeyframeClock::encoded(Clock::time_point arrival, bool keyframe) {
@@ -37,7 +46,12 @@ void KeyframeClock::encoded(Clock::time_point arrival, bool keyframe) {
   } else if (last_frame_) {
     const double step = seconds_between(*last_frame_, arrival);
     if (step > 0 && step < k_max_step_s) {
-      mean_step_s_ = mean_step_s_ == 0 ? step : (1 - k_step_weight) * mean_step_s_ + k_step_weight * step;
+      if (mean_step_s_ == 0) {
+        mean_step_s_ = step;
+      } else {
+        step_deviation_s_ = (1 - k_step_weight) * step_deviation_s_ + k_step_weight * std::abs(step - mean_step_s_);
+        mean_step_s_ = (1 - k_step_weight) * mean_step_s_ + k_step_weight * step;
+      }
     }
   }
   last_frame_ = arrival;
@@ -56,6 +70,9 @@ EncodingSink::EncodingSink(const EncoderSettings& settings, OutputFormat format,
       // Wall-clock mode: every unit is stamped with its JPEG's arrival.
       remuxer_(std::make_unique<Remuxer>(format, true, empty_pes, out, log)),
       keyframes_(settings.keyframe_interval_s, settings.burst_s) {
+  // At the P1/A1 camera's size: the first JPEG then finds it open, and a
+  // bad --encoder fails here (another size reopens it at the first JPEG).
+  encoder_->prepare(k_camera_width, k_camera_height);
   status_.set_output(format == OutputFormat::h264 ? "h264" : "mpegts", settings_.encoder);
   thread_ = std::thread([this] { run(); });
 }

@@ -30,17 +30,21 @@ class Remuxer;
 /// after a reconnect); on every frame of the start-up burst (`burst_s`
 /// seconds from the session's first frame), so that a player connecting
 /// meanwhile (go2rtc drops what arrives before its client plays) shows the
-/// very next frame; and after that whenever `interval_s` of camera time has
-/// passed since the last keyframe, or waiting for the next frame would pass
-/// it by more than k_slack_s, judged by the camera's mean frame interval so
-/// far. So keyframes are at most `interval_s` apart, plus at most the
-/// lateness of a frame against the camera's pace. Times are the JPEGs'
-/// arrival times.
+/// very next frame; and after that on the last frame before `interval_s` of
+/// camera time would pass since the last keyframe: when the next frame,
+/// expected after the camera's mean frame interval, would come later than
+/// the interval (plus k_slack_s of timer noise). While a frame interval is
+/// under a quarter of `interval_s`, twice the intervals' mean deviation (the
+/// camera's jitter) is added to that expectation, so keyframes stay at most
+/// `interval_s` apart; at slower rates a keyframe gap may exceed it by a
+/// frame's lateness, since keying a frame early would there double the
+/// keyframes. Times are the JPEGs' arrival times.
 class KeyframeClock {
  public:
-  /// Slack (seconds) for arrival jitter when predicting the next frame, so
-  /// that a camera exactly at interval/2 fps gets a keyframe every other frame.
-  static constexpr double k_slack_s = 0.05;
+  /// Timer noise (seconds) allowed when predicting the next frame, so that a
+  /// steady camera at exactly 2/interval fps gets a keyframe every other
+  /// frame, not every frame.
+  static constexpr double k_slack_s = 0.005;
 
   KeyframeClock(double interval_s, double burst_s) : interval_s_(interval_s), burst_s_(burst_s) {}
 
@@ -60,6 +64,7 @@ class KeyframeClock {
   std::optional<Clock::time_point> last_keyframe_;
   std::optional<Clock::time_point> last_frame_;
   double mean_step_s_ = 0;  // the camera's mean frame interval, seconds (moving average)
+  double step_deviation_s_ = 0;  // the mean distance of a frame interval from that mean, seconds
 };
 
 /// A FrameSink that takes whole JPEGs (post()) and passes their H.264 on to
@@ -81,8 +86,9 @@ class KeyframeClock {
 /// Heartbeat: format, codec, encoder name, frames encoded, encode time.
 class EncodingSink final : public FrameSink {
  public:
-  /// `format`: mpegts or h264. Creates the encoder (throws EncoderUnavailable
-  /// for a bad --encoder) and starts the thread (std::system_error).
+  /// `format`: mpegts or h264. Creates the encoder and opens it for 1280x720
+  /// pictures (throws EncoderUnavailable for a bad --encoder), then starts
+  /// the thread (std::system_error).
   /// `out`, `status`, `log` and `stop` must outlive the sink. Needs libav().
   EncodingSink(const EncoderSettings& settings, OutputFormat format, bool empty_pes, FrameSink& out,
                StreamStatus& status, const Logger& log, StopFlag& stop);

@@ -49,11 +49,6 @@ std::string h264_encoder_names() {
   return names.empty() ? "none" : names;
 }
 
-void check_encoder(const EncoderSettings& settings) {
-  H264Encoder encoder(settings);
-  encoder.prepare(1280, 720);
-}
-
 /// Every libav handle, freed in reverse order of need.
 struct H264Encoder::Handles {
   const AVCodec* codec = nullptr;     // the H.264 encoder (static, not owned)

@@ -28,11 +28,6 @@ class EncoderUnavailable : public std::runtime_error {
 /// messages), e.g. "libx264, libx264rgb, h264_v4l2m2m". Needs libav() loaded.
 std::string h264_encoder_names();
 
-/// Opens `settings.encoder` once at 1280x720 and closes it, so that a bad
-/// --encoder fails before any connection. Throws EncoderUnavailable.
-/// Loads libav() (std::runtime_error if FFmpeg is missing).
-void check_encoder(const EncoderSettings& settings);
-
 /// Decodes one JPEG (libavcodec's MJPEG decoder), converts it to
 /// limited-range yuv420p (libswscale) and encodes it to H.264 with the
 /// settings' encoder, configured for a live view: no B-frames, no

@@ -22,6 +22,8 @@ using namespace std::chrono_literals;
 
 /// The binary under test (defined by tests/CMakeLists.txt).
 inline constexpr const char* k_binary = BAMBU_STREAM_BINARY;
+/// Debian's Python (it has PyGObject, python3-gi), for the Python helpers.
+inline constexpr const char* k_python = "/usr/bin/python3";
 /// Generous limits: CI machines are slow, ASan slower.
 inline constexpr auto k_wait = 20s;
 /// Our environment variables, removed from every child's environment so

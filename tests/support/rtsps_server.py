@@ -45,6 +45,10 @@ def parse_args():
     p.add_argument("--gop", type=int, default=0, help="keyframe interval in frames (default: fps)")
     p.add_argument("--inband-sps", action="store_true", help="repeat SPS/PPS before every IDR")
     p.add_argument("--session-timeout", type=int, default=10, help="seconds")
+    p.add_argument("--frames-dir", help="serve the frame_NNN.jpg of this directory (from 001, looping) instead "
+                   "of a test pattern, at their own size: camera-like pictures, large IDRs")
+    p.add_argument("--quantizer", type=int, default=0,
+                   help="constant QP instead of x264enc's default bitrate (0: the default)")
     p.add_argument("--frozen-timestamps", action="store_true",
                    help="RTP timestamps that never advance (P2S firmware bug)")
     a = p.parse_args()
@@ -60,14 +64,23 @@ def launch_line(a):
     # (and an SEI) before every IDR unless repeat-headers=0, so with it and
     # config-interval=0 they are only in the SDP's sprop-parameter-sets, like
     # the camera; --inband-sps (config-interval=-1) puts them before each IDR.
+    # --frames-dir: the JPEGs are decoded at the camera's rate; `identity
+    # sync=true` paces the (not live) file source to the clock.
+    if a.frames_dir:
+        source = ("multifilesrc location=%s/frame_%%03d.jpg start-index=1 index=1 loop=true "
+                  "caps=image/jpeg,framerate=%d/1 ! jpegdec ! videoconvert ! identity sync=true "
+                  "! video/x-raw,format=I420" % (a.frames_dir, a.fps))
+    else:
+        source = ("videotestsrc is-live=true pattern=ball ! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1"
+                  % (a.width, a.height, a.fps))
+    quality = " pass=quant quantizer=%d" % a.quantizer if a.quantizer else ""
     return (
-        "( videotestsrc is-live=true pattern=ball "
-        "! video/x-raw,format=I420,width=%d,height=%d,framerate=%d/1 "
+        "( %s "
         "! x264enc tune=zerolatency speed-preset=ultrafast key-int-max=%d bframes=0 "
-        "threads=1 aud=false option-string=repeat-headers=0 "
+        "threads=1 aud=false option-string=repeat-headers=0%s "
         "! video/x-h264,profile=constrained-baseline,stream-format=avc "
         "! rtph264pay name=pay0 pt=96 config-interval=%d )"
-        % (a.width, a.height, a.fps, a.gop, -1 if a.inband_sps else 0))
+        % (source, a.gop, quality, -1 if a.inband_sps else 0))
 
 
 def main():

@@ -13,6 +13,7 @@
 #include "support/child_process.h"
 #include "support/e2e.h"
 #include "support/simulator_process.h"
+#include "support/status_listener.h"
 #include "support/temp_dir.h"
 
 using namespace std::chrono_literals;
@@ -21,45 +22,12 @@ using bambu::test::ChildOptions;
 using bambu::test::ChildProcess;
 using bambu::test::k_sim_code;
 using bambu::test::SimulatorProcess;
+using bambu::test::StatusListener;
 using bambu::test::TempDir;
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 
 namespace {
-
-// `status --listen 127.0.0.1:0` with `args`, and a client for it.
-class StatusListener {
- public:
-  explicit StatusListener(std::vector<std::string> args) {
-    std::vector<std::string> argv = {k_binary, "status", "--listen", "127.0.0.1:0"};
-    argv.insert(argv.end(), args.begin(), args.end());
-    process_ = std::make_unique<ChildProcess>(ChildOptions{argv, {}, k_env_unset, true});
-    auto line = process_->wait_for_stderr("listening on 127.0.0.1:", 10s);
-    REQUIRE(line);
-    port_ = std::stoi(line->substr(line->find("127.0.0.1:") + 10));
-  }
-  httplib::Result get(const std::string& path) const {
-    httplib::Client client("127.0.0.1", port_);
-    client.set_connection_timeout(5s);
-    client.set_read_timeout(5s);
-    return client.Get(path.c_str());
-  }
-  // Polls `path` until the answer satisfies `ok`, for at most k_wait.
-  template <typename F>
-  bool until(const std::string& path, F ok) const {
-    const auto end = std::chrono::steady_clock::now() + k_wait;
-    while (std::chrono::steady_clock::now() < end) {
-      auto res = get(path);
-      if (res && ok(*res)) return true;
-      std::this_thread::sleep_for(50ms);
-    }
-    return false;
-  }
-
- private:
-  std::unique_ptr<ChildProcess> process_;
-  int port_ = 0;
-};
 
 bool started(const httplib::Response& r) { return r.status == 200 && r.body == "{\"started\":true}\n"; }
 bool not_started(const httplib::Response& r) { return r.status == 200 && r.body == "{\"started\":false}\n"; }
@@ -79,7 +47,7 @@ bool sent_by(const SimulatorProcess& sim, const std::string& body) {
 
 }  // namespace
 
-TEST_CASE("--snapshot, jpeg source: the printer's JPEG byte for byte, as /snapshot.jpg: 404, 200, then 503") {
+TEST_CASE("snapshot, jpeg source: the printer's JPEG byte for byte, as /snapshot.jpg: 404, 200, then 503") {
   SimulatorProcess sim({}, "5");
   TempDir dir("snapshot-e2e");
   const fs::path hb = dir.path / "printer.json", snapshot = dir.path / "printer.jpg";
@@ -89,7 +57,7 @@ TEST_CASE("--snapshot, jpeg source: the printer's JPEG byte for byte, as /snapsh
   CHECK(none->status == 404);  // no heartbeat, so no snapshot yet
 
   auto c = stream(sim, hb, snapshot);
-  REQUIRE(status.until("/snapshot.jpg", [](const auto& r) { return r.status == 200; }));
+  REQUIRE(status.until_status("/snapshot.jpg", 200));
   auto res = status.get("/snapshot.jpg");
   REQUIRE(res);
   CHECK(res->status == 200);
@@ -101,7 +69,7 @@ TEST_CASE("--snapshot, jpeg source: the printer's JPEG byte for byte, as /snapsh
 
   // The heartbeat names the snapshot at once and its age from the next rewrite (1 s) on.
   nlohmann::json j;
-  CHECK(status.until("/status", [&](const auto& r) {
+  CHECK(status.until("/status", [&](const httplib::Response& r) {
     j = nlohmann::json::parse(r.body);
     return j["snapshot_age"].is_number();
   }));
@@ -112,7 +80,7 @@ TEST_CASE("--snapshot, jpeg source: the printer's JPEG byte for byte, as /snapsh
 
   sigterm_exits_0_within_1s(c);
   // The file stays; once older than --max-age it is 503, not a stale picture.
-  CHECK(status.until("/snapshot.jpg", [](const auto& r) { return r.status == 503; }));
+  CHECK(status.until_status("/snapshot.jpg", 503));
   CHECK(fs::exists(snapshot));
 }
 
@@ -126,7 +94,7 @@ TEST_CASE("several printers: per-printer status and snapshots, labelled metrics,
   CHECK(status.until("/printers/a/stream_started", started));
   CHECK(status.until("/printers/b/stream_started", started));
   CHECK(status.until("/stream_started", started));  // no --heartbeat: every printer
-  CHECK(status.until("/printers/b/snapshot.jpg", [&](const auto& r) { return r.status == 200; }));
+  CHECK(status.until_status("/printers/b/snapshot.jpg", 200));
   auto snap = status.get("/printers/b/snapshot.jpg");
   REQUIRE(snap);
   CHECK(sent_by(sim_b, snap->body));

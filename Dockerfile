@@ -32,10 +32,11 @@ WORKDIR /src
 # Only what the build needs: never .env or a local build/ directory.
 COPY CMakeLists.txt CMakePresets.json ./
 COPY cmake cmake
+COPY packaging packaging
 COPY src src
 RUN cmake --preset release \
  && cmake --build --preset release \
- && cmake --install build/release --prefix /out
+ && install -D -m 755 build/release/bambu-stream /out/bin/bambu-stream
 
 # --- runtime ---
 FROM debian:bookworm-slim

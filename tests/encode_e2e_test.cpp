@@ -261,7 +261,7 @@ TEST_CASE("jpeg source as H.264, reconnect mid-stream: PTS monotonic and continu
   }
 }
 
-TEST_CASE("an undecodable JPEG is skipped with a warning and counted; the stream goes on") {
+TEST_CASE("an undecodable JPEG is skipped with a warning and counted, the stream goes on") {
   TempDir dir;
   const fs::path hb = dir.path / "hb.json";
   SimulatorProcess sim({"--fault", "undecodable", "--fault-after", "2"}, "4");

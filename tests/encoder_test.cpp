@@ -232,6 +232,14 @@ TEST_CASE("KeyframeClock: first frame, start-up burst, then at most the interval
     for (std::size_t i = 1; i < keys.size(); ++i) CHECK(keys[i] - keys[i - 1] <= 2.0);
     CHECK(keys.size() <= 200 / 8 + 6);  // still far from every frame
   }
+  SECTION("1 fps with 40 ms of jitter: still every other frame, gaps late by at most the jitter") {
+    KeyframeClock clock(2, 0);
+    std::vector<double> times;
+    for (int i = 0; i < 40; ++i) times.push_back(i + ((i * 37) % 9 - 4) * 0.01);
+    auto keys = run(clock, times);
+    CHECK(keys.size() == 20);
+    for (std::size_t i = 1; i < keys.size(); ++i) CHECK(keys[i] - keys[i - 1] <= 2.0 + 0.08 + 1e-9);
+  }
   SECTION("1 fps with 1 ms of timer noise: still every other frame") {
     KeyframeClock clock(2, 0);
     std::vector<double> times;
@@ -294,7 +302,7 @@ TEST_CASE("H264Encoder: one JPEG in, one access unit out, keyframes exactly when
   CHECK(encoder.parameters()->codec_id == AV_CODEC_ID_H264);
 }
 
-TEST_CASE("H264Encoder: an undecodable JPEG gives nothing; a new size reopens with a keyframe") {
+TEST_CASE("H264Encoder: an undecodable JPEG gives nothing, a new size reopens with a keyframe") {
   H264Encoder encoder(EncoderSettings{});
   JpegMaker big(1280, 720), small(640, 360);
   std::vector<H264Encoder::Unit> units;
@@ -339,7 +347,7 @@ TEST_CASE("H264Encoder: an unknown or non-H.264 --encoder names the H.264 encode
   CHECK(good.parameters() != nullptr);
 }
 
-TEST_CASE("EncodingSink: frames in, H.264 out in order; a busy encoder drops the older JPEG, never queues") {
+TEST_CASE("EncodingSink: frames in, H.264 out in order, a busy encoder drops the older JPEG, never queues") {
   Logger log(LogLevel::error);
   StreamStatus status("jpeg", "127.0.0.1", 6000);
   StopFlag stop;

@@ -138,7 +138,7 @@ TEST_CASE("access codes: wrong length, spaces and control characters are named, 
   }
 }
 
-TEST_CASE("probe: a port 322 that closes at once is passed over for 6000; alone, it names LAN Only Liveview") {
+TEST_CASE("probe: a port 322 that closes at once is passed over for 6000, alone, it names LAN Only Liveview") {
   ClosingPort closing;
   LoopbackPort jpeg(true), refused(false);
   Logger log(LogLevel::error);

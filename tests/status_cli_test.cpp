@@ -26,7 +26,7 @@ TEST_CASE("status: defaults, a one-shot check of the file given") {
   CHECK(c.log_level == LogLevel::info);
 }
 
-TEST_CASE("status: the file from BAMBU_HEARTBEAT; the command line wins") {
+TEST_CASE("status: the file from BAMBU_HEARTBEAT, the command line wins") {
   CleanEnv env;
   ::setenv("BAMBU_HEARTBEAT", "/env/hb.json", 1);
   CHECK(status({"status"}).heartbeat_path == "/env/hb.json");

@@ -133,7 +133,7 @@ class StatusServer {
 
 }  // namespace
 
-TEST_CASE("status once: exit 0 and started only for a fresh streaming heartbeat; JSON alone on stdout") {
+TEST_CASE("status once: exit 0 and started only for a fresh streaming heartbeat, JSON alone on stdout") {
   TempDir dir("status");
   auto hb = dir.path / "hb.json";
   for (Kind kind : k_kinds) {
@@ -367,7 +367,7 @@ TEST_CASE("option --check: exit 0 without contacting the printer, one line on st
   CHECK(sim.wait_for_exit(k_wait) == 0);
 }
 
-TEST_CASE("option --check: bad configurations exit 2 with the reason first; -q is silent; the code never shows") {
+TEST_CASE("option --check: bad configurations exit 2 with the reason first, -q is silent, the code never shows") {
   TempDir dir("check");
   auto bad = run({"--check", "--host", "192.0.2.10", "--access-code", k_code, "--ca-file",
                   (dir.path / "missing.pem").string()});

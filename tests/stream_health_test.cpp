@@ -264,7 +264,7 @@ TEST_CASE("metrics: up, counters and fps from the heartbeat, in Prometheus text 
         "bambu_stream_info{format=\"mpegts\",codec=\"h264\",encoder=\"libx264\"} 1\n");
 }
 
-TEST_CASE("metrics: a stale heartbeat is down but keeps its last counts; a missing one has only up 0") {
+TEST_CASE("metrics: a stale heartbeat is down but keeps its last counts, a missing one has only up 0") {
   auto stale = metrics_text(judge(heartbeat(StreamState::streaming, 1min)));
   CHECK_THAT(stale, Catch::Contains("\nbambu_stream_up 0\n") && Catch::Contains("\nbambu_stream_frames_total 123\n"));
   auto corrupt = metrics_text(judge_text("not json"));
@@ -311,7 +311,7 @@ TEST_CASE("reading files: missing, a directory, a FIFO, a device: not started, n
   CHECK_THAT(device.reason, Catch::Contains("is not a regular file"));
 }
 
-TEST_CASE("reading files: more than 64 KiB is refused; exactly 64 KiB is read") {
+TEST_CASE("reading files: more than 64 KiB is refused, exactly 64 KiB is read") {
   TempDir dir("health");
   auto big = dir.path / "big.json";
   write(big, std::string(10 << 20, ' '));

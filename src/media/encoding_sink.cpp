@@ -32,12 +32,16 @@ bool KeyframeClock::need_keyframe(Clock::time_point arrival) const {
   const double since = seconds_between(*last_keyframe_, arrival);
   if (since >= interval_s_) return true;
   if (mean_step_s_ <= 0) return false;
-  // Would the next frame, at the camera's pace, come too late? With its
-  // jitter counted too while a frame is short against the interval: keying
-  // one frame early then costs little (at 5 fps and 2 s, one keyframe in 9
-  // frames instead of 10), but at 1 fps it would make every frame one.
-  const double jitter = mean_step_s_ < interval_s_ / 4 ? 2 * step_deviation_s_ : 0;
-  return since + mean_step_s_ + jitter > interval_s_ + k_slack_s;
+  // Would the next frame, at the camera's pace, come too late? While frames
+  // are short against the interval, keying one early costs little (at 5 fps
+  // and 2 s, one keyframe in 9 frames instead of 10): count the camera's
+  // jitter too. At slower rates it would make every frame a keyframe (at 1
+  // fps and 2 s any jitter puts the next frame past the interval), so there
+  // a frame may be late by a quarter of a frame interval.
+  if (mean_step_s_ < interval_s_ / 4) {
+    return since + mean_step_s_ + 2 * step_deviation_s_ > interval_s_ + k_slack_s;
+  }
+  return since + mean_step_s_ > interval_s_ + std::max(k_slack_s, k_late_fraction * mean_step_s_);
 }
 
 void KeyframeClock::encoded(Clock::time_point arrival, bool keyframe) {

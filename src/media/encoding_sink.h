@@ -31,20 +31,23 @@ class Remuxer;
 /// seconds from the session's first frame), so that a player connecting
 /// meanwhile (go2rtc drops what arrives before its client plays) shows the
 /// very next frame; and after that on the last frame before `interval_s` of
-/// camera time would pass since the last keyframe: when the next frame,
-/// expected after the camera's mean frame interval, would come later than
-/// the interval (plus k_slack_s of timer noise). While a frame interval is
-/// under a quarter of `interval_s`, twice the intervals' mean deviation (the
-/// camera's jitter) is added to that expectation, so keyframes stay at most
-/// `interval_s` apart; at slower rates a keyframe gap may exceed it by a
-/// frame's lateness, since keying a frame early would there double the
-/// keyframes. Times are the JPEGs' arrival times.
+/// camera time would pass since the last keyframe, as predicted from the
+/// camera's mean frame interval. While that interval is under a quarter of
+/// `interval_s`, twice its mean deviation (the camera's jitter) is added to
+/// the prediction, so keyframes stay at most `interval_s` apart (plus
+/// k_slack_s of timer noise). At slower rates, where keying a frame early
+/// would double the keyframes, the next frame may come up to
+/// k_late_fraction of a frame interval past `interval_s` before the current
+/// one is made a keyframe. Times are the JPEGs' arrival times.
 class KeyframeClock {
  public:
   /// Timer noise (seconds) allowed when predicting the next frame, so that a
   /// steady camera at exactly 2/interval fps gets a keyframe every other
   /// frame, not every frame.
   static constexpr double k_slack_s = 0.005;
+  /// At camera rates of 4/interval fps or less: how late, as a fraction of a
+  /// frame interval, the next frame may be against the interval.
+  static constexpr double k_late_fraction = 0.25;
 
   KeyframeClock(double interval_s, double burst_s) : interval_s_(interval_s), burst_s_(burst_s) {}
 

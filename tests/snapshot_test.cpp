@@ -130,7 +130,7 @@ TEST_CASE("SnapshotWriter: at most one snapshot per interval, and none without a
   CHECK(read_all(path) == frame);
 }
 
-TEST_CASE("KeyframeJpeg: an H.264 keyframe becomes a JPEG of the stream's size; a non-keyframe gives nothing") {
+TEST_CASE("KeyframeJpeg: an H.264 keyframe becomes a JPEG of the stream's size, a non-keyframe gives nothing") {
   bambu::libav();
   bambu::JpegMaker maker(640, 360);
   bambu::H264Encoder encoder(bambu::EncoderSettings{});
@@ -179,7 +179,7 @@ TEST_CASE("read_snapshot: 404 without a snapshot, 503 when stale or not a JPEG, 
   CHECK(bambu::read_snapshot(hb, 5, std::chrono::system_clock::now()).status == 503);
 }
 
-TEST_CASE("printers: NAME.json files of a folder, temporary files and bad names left out; labelled metrics") {
+TEST_CASE("printers: NAME.json files of a folder, temporary files and bad names left out, and labelled metrics") {
   TempDir dir("printers");
   bambu::StatusSnapshot s;
   s.state = bambu::StreamState::streaming;

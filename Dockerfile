@@ -32,21 +32,29 @@ WORKDIR /src
 # Only what the build needs: never .env or a local build/ directory.
 COPY CMakeLists.txt CMakePresets.json ./
 COPY cmake cmake
+COPY packaging packaging
 COPY src src
 RUN cmake --preset release \
  && cmake --build --preset release \
- && cmake --install build/release --prefix /out
+ && install -D -m 755 build/release/bambu-stream /out/bin/bambu-stream
 
 # --- runtime ---
 FROM debian:bookworm-slim
 # libssl3, libfmt9, libcpp-httplib0.11: bambu-stream's shared libraries.
-# ffmpeg: go2rtc's ffmpeg: sources (MJPEG to H.264); also the libavcodec
-# (and libswscale) that `bambu-stream simulate`, --demo and the H.264
-# encoder of the jpeg source load. tini: PID 1, which forwards
+# libavformat59, libavcodec59 (with libx264), libavutil57, libswscale6: the
+# FFmpeg libraries bambu-stream dlopen()s (RTSPS remux, the H.264 encoder of
+# the jpeg source, RTSPS snapshots, simulate). tini: PID 1, which forwards
 # signals to the entrypoint and reaps orphans.
+# The default stream is H.264 from bambu-stream itself, so go2rtc needs no
+# ffmpeg CLI and the image leaves it out (with the X11, SDL and PulseAudio
+# libraries it pulls in). --build-arg WITH_FFMPEG=true adds it back, for
+# `ffmpeg:` sources of your own or go2rtc's /api/frame.jpeg of an H.264
+# stream (the status server's /snapshot.jpg needs none).
+ARG WITH_FFMPEG=false
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libssl3 libfmt9 libcpp-httplib0.11 ffmpeg tini \
+      libssl3 libfmt9 libcpp-httplib0.11 libavformat59 libavcodec59 libavutil57 libswscale6 tini \
+      $(if [ "$WITH_FFMPEG" = true ]; then echo ffmpeg; fi) \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --home-dir /config --shell /usr/sbin/nologin bambu \
  && mkdir -p /config \
@@ -63,13 +71,17 @@ RUN ! ldd /usr/local/bin/bambu-stream | grep "not found" \
 
 # The heartbeat bambu-stream keeps and `bambu-stream status` reads (the
 # status server, HEALTHCHECK); /tmp, since the image's user can write there.
-ENV BAMBU_HEARTBEAT=/tmp/bambu-heartbeat.json \
+# One folder for every printer's heartbeat and snapshot (NAME.json,
+# NAME.jpg); the default configuration's printer is `printer`.
+ENV BAMBU_HEARTBEAT=/tmp/bambu/printer.json \
+    BAMBU_HEARTBEAT_DIR=/tmp/bambu \
     HTTP_PORT=8081
 USER bambu
 WORKDIR /config
 # go2rtc: API and web UI, RTSP, WebRTC; the status server.
 EXPOSE 1984 8554 8555/tcp 8555/udp 8081
-# Healthy while the printer's camera streams (the default configuration
-# preloads it); unhealthy when it does not, e.g. with the printer off.
+# Healthy while every printer with a heartbeat in BAMBU_HEARTBEAT_DIR
+# streams (the configurations preload them); unhealthy when one does not,
+# e.g. with a printer off.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["bambu-stream", "status"]
 ENTRYPOINT ["/usr/bin/tini", "--", "/usr/local/bin/bambu-entrypoint"]

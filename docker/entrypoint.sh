@@ -15,7 +15,11 @@ set -euo pipefail
 
 log() { echo "entrypoint: $*" >&2; }
 
-export BAMBU_HEARTBEAT="${BAMBU_HEARTBEAT:-/tmp/bambu-heartbeat.json}"
+export BAMBU_HEARTBEAT="${BAMBU_HEARTBEAT:-/tmp/bambu/printer.json}"
+# Every printer's heartbeat and snapshot (NAME.json, NAME.jpg) live here;
+# the health check and /printers/NAME/ cover each file in it.
+export BAMBU_HEARTBEAT_DIR="${BAMBU_HEARTBEAT_DIR:-$(dirname "$BAMBU_HEARTBEAT")}"
+mkdir -p "$BAMBU_HEARTBEAT_DIR"
 http_port="${HTTP_PORT:-8081}"
 # Inside the container all interfaces; Docker publishes the port.
 status_host="${BAMBU_STATUS_HOST:-0.0.0.0}"
@@ -36,7 +40,8 @@ else
   fi
 fi
 
-bambu-stream status --listen "${status_host}:${http_port}" --heartbeat "$BAMBU_HEARTBEAT" &
+bambu-stream status --listen "${status_host}:${http_port}" --heartbeat "$BAMBU_HEARTBEAT" \
+  --heartbeat-dir "$BAMBU_HEARTBEAT_DIR" &
 status_pid=$!
 go2rtc -config "$config" &
 go2rtc_pid=$!

@@ -11,10 +11,12 @@
 #include <sstream>
 
 #include "support/child_process.h"
+#include "support/temp_dir.h"
 
 using namespace std::chrono_literals;
 using bambu::test::ChildOptions;
 using bambu::test::ChildProcess;
+using bambu::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
@@ -27,7 +29,7 @@ constexpr const char* k_kill_options = "#killsignal=15#killtimeout=5";
 // P1/A1-class printer and an X1. Documentation addresses (RFC 5737);
 // --check never contacts them.
 const std::map<std::string, std::string> k_extra_vars = {
-    {"A1_ADDRESS", "192.0.2.11"},      {"A1_ACCESS_CODE", "87654321"}, {"A1_SERIAL", "03000A000000001"},
+    {"P1S_ADDRESS", "192.0.2.10"},     {"A1_ADDRESS", "192.0.2.11"},      {"A1_ACCESS_CODE", "87654321"}, {"A1_SERIAL", "03000A000000001"},
     {"X1_ADDRESS", "192.0.2.12"},      {"X1_ACCESS_CODE", "11223344"}, {"X1_SERIAL", "00M00A000000001"},
 };
 
@@ -140,6 +142,14 @@ int check_exec_line(const fs::path& file, const ExecLine& exec) {
   auto env = container_env();
   auto vars = env;
   vars.insert(k_extra_vars.begin(), k_extra_vars.end());
+  // --access-code-file /config/NAME.code: the files a user puts in /config.
+  TempDir config("go2rtc-config");
+  for (const char* name : {"p1s", "a1", "x1c"}) {
+    std::ofstream(config.path / (std::string(name) + ".code")) << "12345678\n";
+  }
+  for (auto pos = command.find("/config/"); pos != std::string::npos; pos = command.find("/config/", pos + 1)) {
+    command.replace(pos, 7, config.path.string());
+  }
   auto argv = split_spaces(fill_vars(command, vars));
   REQUIRE(!argv.empty());
   CHECK((argv[0] == "/usr/local/bin/bambu-stream" || argv[0] == "bambu-stream"));
@@ -164,7 +174,7 @@ const fs::path k_image_config = k_source_dir / "docker" / "go2rtc.yaml";
 
 }  // namespace
 
-TEST_CASE("go2rtc.yaml.example: three printers, an H.264 stream, preload, and each P1/A1 exec line passes --check") {
+TEST_CASE("go2rtc.yaml.example: three printers, one H.264 line each, preloaded, and each P1/A1 line passes --check") {
   auto lines = exec_lines(k_example);
   REQUIRE(lines.size() >= 3);
   std::size_t rtsps = 0;
@@ -177,9 +187,15 @@ TEST_CASE("go2rtc.yaml.example: three printers, an H.264 stream, preload, and ea
   }
   CHECK(rtsps >= 1);
   std::string text = slurp(k_example);
-  CHECK(std::regex_search(text, std::regex(R"(\n\s+\w+: ffmpeg:\w+#video=h264\n)")));
+  CHECK_FALSE(std::regex_search(text, std::regex(R"(\n\s+\w+: ffmpeg:)")));  // no re-encode
   CHECK(std::regex_search(text, std::regex(R"(\npreload:\n)")));
   CHECK(std::regex_search(text, std::regex(R"(#\s*exec: debug)")));
+  CHECK(std::regex_search(text, std::regex(R"(\nexec:\n\s+allow_paths: \[ /usr/local/bin/bambu-stream \]\n)")));
+  for (const auto& exec : lines) {
+    INFO(exec.value);
+    CHECK_THAT(exec.value, Catch::Contains("--format mpegts") && Catch::Contains("--access-code-file /config/") &&
+                               Catch::Contains("--heartbeat /tmp/bambu/") && Catch::Contains("--snapshot /tmp/bambu/"));
+  }
 }
 
 TEST_CASE("go2rtc.yaml.example: the X1/H2 (RTSPS) exec line passes --check") {
@@ -192,7 +208,11 @@ TEST_CASE("docker/go2rtc.yaml: the image's own exec line passes --check with .en
   auto lines = exec_lines(k_image_config);
   REQUIRE(lines.size() == 1);
   check_exec_line(k_image_config, lines[0]);
-  CHECK(std::regex_search(slurp(k_image_config), std::regex(R"(\npreload:\n)")));
+  CHECK_THAT(lines[0].value, Catch::StartsWith("exec:/usr/local/bin/bambu-stream ") &&
+                                 Catch::Contains("--format mpegts --snapshot /tmp/bambu/printer.jpg"));
+  const std::string text = slurp(k_image_config);
+  CHECK(std::regex_search(text, std::regex(R"(\npreload:\n  printer: video\n)")));
+  CHECK_FALSE(std::regex_search(text, std::regex(R"(\n\s+\w+: ffmpeg:)")));  // one stream, no ffmpeg
 }
 
 TEST_CASE(".env.example: the six variables, each with a comment") {

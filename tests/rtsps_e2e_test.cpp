@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "protocol/jpeg.h"
 #include "simulator/certificate.h"
 #include "support/child_process.h"
 #include "support/e2e.h"
@@ -311,4 +312,29 @@ TEST_CASE("RTSPS: frozen printer timestamps are detected, stamped on arrival, wi
   CHECK(increasing);
   // Arrival times of a 15 fps camera: 29 intervals of about 1/15 s.
   CHECK(times.back() - times.front() == Approx(29.0 / 15).margin(0.6));
+}
+
+TEST_CASE("RTSPS --snapshot: a decoded keyframe as a JPEG of the stream's size, while stdout streams on") {
+  RtspsServer server({"--width", "480", "--height", "272", "--fps", "15", "--gop", "15"});
+  TempDir dir("rtsps-snapshot");
+  const fs::path snapshot = dir.path / "x1c.jpg", heartbeat = dir.path / "x1c.json";
+  auto c = rtsps_client(server, {"--format", "mpegts", "--snapshot", snapshot.string(), "--snapshot-interval", "0.5",
+                                 "--heartbeat", heartbeat.string()});
+  const auto end = std::chrono::steady_clock::now() + k_wait;
+  while (!fs::exists(snapshot) && std::chrono::steady_clock::now() < end && !c.exited_at()) {
+    std::this_thread::sleep_for(20ms);
+  }
+  REQUIRE(fs::exists(snapshot));
+  const auto jpeg = read_file(snapshot);
+  REQUIRE(bambu::is_whole_jpeg(jpeg));
+  const auto size = bambu::jpeg_size(jpeg);
+  REQUIRE(size);
+  CHECK(size->width == 480);
+  CHECK(size->height == 272);
+  CHECK(c.stdout_size() > 0);
+  sigterm_exits_0_within_1s(c);
+  const json hb = json::parse(read_file(heartbeat));
+  CHECK(hb["snapshot"] == snapshot.string());
+  CHECK(hb["snapshot_age"].is_number());
+  CHECK(c.stderr_text().find(k_code) == std::string::npos);
 }

@@ -35,7 +35,7 @@ constexpr const char* k_code = "31415926";
 constexpr auto k_wait = 20s;
 
 const std::vector<std::string> k_env_unset = {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL",
-                                              "PRINTER_SOURCE", "BAMBU_HEARTBEAT"};
+                                              "PRINTER_SOURCE", "BAMBU_HEARTBEAT", "BAMBU_SNAPSHOT", "BAMBU_HEARTBEAT_DIR"};
 
 ChildProcess run(std::vector<std::string> args) {
   std::vector<std::string> argv = {k_binary};

@@ -15,8 +15,10 @@
 #include "heartbeat/heartbeat.h"
 #include "media/encoding_sink.h"
 #include "media/h264_encoder.h"
+#include "media/keyframe_jpeg.h"
 #include "media/libav.h"
 #include "output/frame_writer.h"
+#include "output/snapshot_writer.h"
 #include "simulator/simulator.h"
 #include "stream/camera_client.h"
 #include "stream/rtsps_client.h"
@@ -87,6 +89,7 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
   StreamStatus status(std::string(to_string(config.source)), config.host, config.port);
   std::optional<HeartbeatWriter> heartbeat;
   if (!config.heartbeat_path.empty()) heartbeat.emplace(config.heartbeat_path, status, log);
+  std::optional<SnapshotWriter> snapshots;  // --snapshot, made once the source is known
 
   ExitCode code = ExitCode::ok;
   std::string error;
@@ -100,6 +103,15 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
       status.set_state(error.empty() ? StreamState::stopped : StreamState::failed, error);
     }
     status.set_endpoint(std::string(to_string(config.source)), config.host, config.port);
+  }
+  // --snapshot: the port-6000 JPEGs as they come; the RTSPS keyframes decoded
+  // to JPEG on the writer's thread, only then and only when one is due.
+  if (!config.snapshot_path.empty() && config.source != SourceChoice::automatic) {
+    SnapshotWriter::Converter convert;
+    if (config.source != SourceChoice::jpeg) {
+      convert = [](std::span<const std::uint8_t> keyframe) { return KeyframeJpeg().convert(keyframe); };
+    }
+    snapshots.emplace(config.snapshot_path, config.snapshot_interval_s, status, log, std::move(convert));
   }
   if (config.source != SourceChoice::automatic) {
     // The port-6000 JPEGs as H.264: camera client -> EncodingSink -> writer.
@@ -128,9 +140,17 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
       }
     }
     try {
-      FrameSink& sink = encoder ? static_cast<FrameSink&>(*encoder) : writer;
+      FrameSink& output = encoder ? static_cast<FrameSink&>(*encoder) : writer;
+      std::optional<SnapshotTap> tap;
+      if (snapshots && config.source == SourceChoice::jpeg) tap.emplace(*snapshots, output);
+      FrameSink& sink = tap ? static_cast<FrameSink&>(*tap) : output;
       if (config.source == SourceChoice::rtsps) {
         RtspsClient client(config, tls, sink, status, log, stop);
+        if (snapshots) {
+          client.set_keyframe_tap([&snapshots](std::span<const std::uint8_t> keyframe) {
+            if (snapshots->due()) snapshots->offer(keyframe);
+          });
+        }
         code = client.run(error);
       } else {
         CameraClient client(config, tls, sink, status, log, stop);
@@ -158,6 +178,7 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
   } else {
     log.debug("stopped: {}", to_string(stop.reason()));
   }
+  if (snapshots) snapshots->finish();
   if (heartbeat) heartbeat->finish();
   return code;
 }

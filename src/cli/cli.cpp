@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -284,6 +285,13 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   app.add_option("--frames", stream.frames, "Stop after N frames and exit 0 (1 = snapshot)");
   app.add_option("--heartbeat", stream.heartbeat_path, "Keep a JSON status file here (see README)")
       ->envname("BAMBU_HEARTBEAT");
+  app.add_option("--snapshot", stream.snapshot_path,
+                 "Keep the newest picture here as a JPEG file, replaced atomically (status --listen serves it "
+                 "as /snapshot.jpg)")
+      ->envname("BAMBU_SNAPSHOT");
+  app.add_option("--snapshot-interval", stream.snapshot_interval_s, "Seconds between --snapshot updates, at least")
+      ->check(seconds_in(0.1, 3600, true))
+      ->capture_default_str();
   app.add_option("--start-timeout", stream.start_timeout_s, "Seconds to wait for the first frame, then exit 4")
       ->check(seconds_in(0, 3600))
       ->capture_default_str();
@@ -371,10 +379,16 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       "  1  not streaming, stale, missing or unreadable heartbeat (stderr says which)\n"
       "  2  bad usage, or --listen cannot bind its address\n"
       "\n"
-      "stdout carries the JSON only. With --listen: GET /stream_started, /health, /status, /metrics.");
+      "stdout carries the JSON only. With --listen: GET /stream_started, /health, /status, /metrics,\n"
+      "/snapshot.jpg, and with --heartbeat-dir /printers and /printers/NAME/{stream_started,status,snapshot.jpg,metrics}.");
   status_cmd
       ->add_option("--heartbeat", status_config.heartbeat_path, "The heartbeat file bambu-stream --heartbeat writes")
       ->envname("BAMBU_HEARTBEAT");
+  status_cmd
+      ->add_option("--heartbeat-dir", status_config.heartbeat_dir,
+                   "A folder of heartbeats, NAME.json for each printer: the verdict covers them all, served per "
+                   "printer under /printers/NAME/")
+      ->envname("BAMBU_HEARTBEAT_DIR");
   status_cmd->add_option("--max-age", status_config.max_age_s,
                          "Seconds after its updated_at that the heartbeat still counts as fresh")
       ->check(seconds_in(0, 3600))
@@ -408,8 +422,9 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
 
   if (status_cmd->parsed()) {
     status_config.log_level = verbosity(status_verbose, status_quiet);
-    if (status_config.heartbeat_path.empty()) {
-      usage_error("no heartbeat file given: set --heartbeat or BAMBU_HEARTBEAT to the file bambu-stream writes");
+    if (status_config.heartbeat_path.empty() && status_config.heartbeat_dir.empty()) {
+      usage_error("no heartbeat file given: set --heartbeat or BAMBU_HEARTBEAT to the file bambu-stream writes "
+                  "(or --heartbeat-dir to a folder of them)");
     }
     if (!status_listen.empty()) {
       status_config.serve = true;
@@ -419,6 +434,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   }
 
   stream.empty_pes = !no_empty_pes;
+  // Absolute: the heartbeat names it for the status server, which runs elsewhere.
+  if (!stream.snapshot_path.empty()) stream.snapshot_path = std::filesystem::absolute(stream.snapshot_path).string();
   stream.log_level = verbosity(verbose, quiet);
   stream.source = sources.at(source);
   stream.requested_source = stream.source;

@@ -29,6 +29,8 @@ struct StreamConfig {
   std::string timing_path;            ///< testing: one line per unit written to stdout (--timing)
   std::uint64_t frames = 0;       ///< stop after this many frames; 0 = never
   std::string heartbeat_path;     ///< empty: no heartbeat file
+  std::string snapshot_path;      ///< --snapshot: the newest picture as a JPEG file, absolute; empty: none
+  double snapshot_interval_s = 1; ///< --snapshot-interval: seconds between snapshots, at least
   double start_timeout_s = 15;    ///< seconds to the first frame
   double stall_timeout_s = 20;    ///< seconds without a frame before reconnecting
   double retry_for_s = 120;       ///< seconds of reconnecting before exit 5

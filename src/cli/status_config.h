@@ -11,7 +11,11 @@ namespace bambu {
 
 /// Options of `bambu-stream status` (one-shot check, or with --listen an HTTP server).
 struct StatusConfig {
-  std::string heartbeat_path;  ///< the heartbeat file to read (--heartbeat / BAMBU_HEARTBEAT); never empty
+  std::string heartbeat_path;  ///< the heartbeat file to read (--heartbeat / BAMBU_HEARTBEAT); may be empty with heartbeat_dir
+  /// --heartbeat-dir / BAMBU_HEARTBEAT_DIR: a folder of NAME.json heartbeats, one per
+  /// printer (status/printers.h); with it the verdict covers every printer there.
+  /// Empty: none. At least one of the two is set.
+  std::string heartbeat_dir;
   /// --max-age: seconds after updated_at that the file counts as fresh. The
   /// writer rewrites it at least once a second, so 5 s tolerates a busy machine.
   double max_age_s = 5;

@@ -52,6 +52,13 @@ nlohmann::json heartbeat_json(const StatusSnapshot& s) {
   j["last_frame_at"] = s.last_frame_at ? nlohmann::json(format_rfc3339(*s.last_frame_at)) : nlohmann::json();
   j["reconnects"] = s.reconnects;
   j["last_error"] = s.last_error.empty() ? nlohmann::json() : nlohmann::json(s.last_error);
+  j["snapshot"] = s.snapshot_path.empty() ? nlohmann::json() : nlohmann::json(s.snapshot_path);
+  j["snapshot_at"] = s.snapshot_at ? nlohmann::json(format_rfc3339(*s.snapshot_at)) : nlohmann::json();
+  j["snapshot_age"] =
+      s.snapshot_at
+          ? nlohmann::json(std::round(std::chrono::duration<double>(s.updated_at - *s.snapshot_at).count() * 100.0) /
+                           100.0)
+          : nlohmann::json();
   return j;
 }
 

@@ -23,7 +23,10 @@ std::string format_rfc3339(std::chrono::system_clock::time_point t);
 /// port, started_at, updated_at, last_frame_at (RFC 3339 UTC strings;
 /// last_frame_at is null before the first frame), frames, bytes, dropped,
 /// skipped, reconnects (counts), fps (frames per second over the last 10 s,
-/// rounded to 0.01), last_error (string; null if none).
+/// rounded to 0.01), last_error (string; null if none); snapshot (the
+/// --snapshot file's absolute path, null without --snapshot), snapshot_at
+/// (RFC 3339, null before the first) and snapshot_age (seconds from
+/// snapshot_at to updated_at, rounded to 0.01; null before the first).
 nlohmann::json heartbeat_json(const StatusSnapshot& status);
 
 /// Replaces the file at `path` with `content`: writes `path`.tmp.<pid>, then

@@ -112,6 +112,16 @@ void StreamStatus::count_reconnect() {
   ++status_.reconnects;
 }
 
+void StreamStatus::set_snapshot_path(std::string path) {
+  std::lock_guard lock(mutex_);
+  status_.snapshot_path = std::move(path);
+}
+
+void StreamStatus::count_snapshot() {
+  std::lock_guard lock(mutex_);
+  status_.snapshot_at = std::chrono::system_clock::now();
+}
+
 StreamState StreamStatus::state() const {
   std::lock_guard lock(mutex_);
   return status_.state;

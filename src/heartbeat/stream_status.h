@@ -52,6 +52,8 @@ struct StatusSnapshot {
   std::optional<std::chrono::system_clock::time_point> last_frame_at;  ///< last frame written
   std::uint64_t reconnects = 0;  ///< sessions dialled after the first
   std::string last_error;        ///< one line; empty if none yet
+  std::string snapshot_path;     ///< --snapshot's absolute path; empty without --snapshot
+  std::optional<std::chrono::system_clock::time_point> snapshot_at;  ///< last snapshot written
 };
 
 /// Thread-safe holder of the stream's status. Every method may be called
@@ -92,6 +94,10 @@ class StreamStatus {
   void count_skipped();
   /// A new session is dialled after a lost one.
   void count_reconnect();
+  /// Names the --snapshot file (absolute path) that this stream keeps.
+  void set_snapshot_path(std::string path);
+  /// A snapshot was just renamed into place (snapshot_at = now).
+  void count_snapshot();
 
   /// The current state.
   StreamState state() const;

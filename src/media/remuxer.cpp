@@ -159,6 +159,7 @@ bool Remuxer::add(std::span<const std::uint8_t> bytes, std::optional<std::int64_
     if (!au.keyframe) return false;
     waiting_for_keyframe_ = false;
   }
+  if (au.keyframe && keyframe_tap_) keyframe_tap_(au.bytes);
   if (format_ == OutputFormat::h264) {
     sink_.post(std::move(au.bytes), au.keyframe);
     return true;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <span>
@@ -67,6 +68,11 @@ class Remuxer {
   /// `source_ticks` (90 kHz; nullopt: none, stamp it on arrival).
   bool add(std::span<const std::uint8_t> au, std::optional<std::int64_t> source_ticks, Clock::time_point arrival);
 
+  /// Called on the session thread, before it is muxed, with every keyframe
+  /// that is posted: Annex-B, SPS and PPS first (--snapshot of the RTSPS
+  /// source). The bytes are valid during the call only. nullptr: none.
+  void set_keyframe_tap(std::function<void(std::span<const std::uint8_t>)> tap) { keyframe_tap_ = std::move(tap); }
+
  private:
   void open_mpegts();
   std::vector<std::uint8_t> mux(const AccessUnit& au, std::int64_t pts);
@@ -83,6 +89,7 @@ class Remuxer {
   EmptyPesWriter empty_pes_;
   struct Muxer;
   std::unique_ptr<Muxer> muxer_;  // mpegts, opened at the first keyframe
+  std::function<void(std::span<const std::uint8_t>)> keyframe_tap_;
 };
 
 }  // namespace bambu

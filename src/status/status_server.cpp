@@ -9,8 +9,10 @@
 #include <cerrno>
 #include <chrono>
 #include <thread>
+#include <unistd.h>
 
 #include "core/errors.h"
+#include "status/printers.h"
 #include "status/stream_health.h"
 #include "stream/camera_client.h"
 
@@ -30,6 +32,8 @@ constexpr std::size_t k_max_request_body = 4096;
 
 constexpr const char* k_json = "application/json";
 constexpr const char* k_prometheus = "text/plain; version=0.0.4";
+constexpr const char* k_jpeg = "image/jpeg";
+constexpr const char* k_text = "text/plain";
 
 }  // namespace
 
@@ -41,8 +45,41 @@ struct StatusServer::Impl {
 
   Impl(StatusConfig c, const Logger& l) : config(std::move(c)), log(l) {}
 
-  StreamHealth health() const {
-    return read_stream_health(config.heartbeat_path, config.max_age_s, std::chrono::system_clock::now());
+  StreamHealth health() const { return health_of(config.heartbeat_path); }
+  StreamHealth health_of(const std::string& path) const {
+    return read_stream_health(path, config.max_age_s, std::chrono::system_clock::now());
+  }
+  PrinterHealths printers() const {
+    return read_printer_healths(config.heartbeat_dir, config.max_age_s, std::chrono::system_clock::now());
+  }
+  // Without --heartbeat, the one-printer endpoints speak for every printer of --heartbeat-dir.
+  bool aggregate() const { return config.heartbeat_path.empty(); }
+
+  void answer_snapshot(const StreamHealth& h, httplib::Response& res) const {
+    SnapshotAnswer a = read_snapshot(h.heartbeat, config.max_age_s, std::chrono::system_clock::now());
+    res.status = a.status;
+    res.set_content(std::move(a.body), a.status == 200 ? k_jpeg : k_text);
+  }
+
+  // GET /printers/NAME/WHAT: the one-printer endpoints for one printer of --heartbeat-dir.
+  void answer_printer(const std::string& name, const std::string& what, httplib::Response& res) const {
+    const std::string path = printer_heartbeat_path(config.heartbeat_dir, name);
+    if (config.heartbeat_dir.empty() || !valid_printer_name(name) || ::access(path.c_str(), F_OK) != 0) {
+      res.status = 404;
+      res.set_content(fmt::format("no printer {}\n", valid_printer_name(name) ? name : "of that name"), k_text);
+      return;
+    }
+    StreamHealth h = health_of(path);
+    if (what == "stream_started") {
+      res.set_content(json_line(nlohmann::json{{"started", h.started}}), k_json);
+    } else if (what == "status") {
+      res.set_content(json_line(status_json(h)), k_json);
+    } else if (what == "metrics") {
+      const std::string names[] = {name};
+      res.set_content(metrics_text(std::span(&h, 1), names), k_prometheus);
+    } else {
+      answer_snapshot(h, res);
+    }
   }
 
   void routes() {
@@ -63,18 +100,38 @@ struct StatusServer::Impl {
     // BambuP1Streamer's two endpoints, same bodies, so existing Home
     // Assistant sensors keep working.
     server.Get("/stream_started", [this](const httplib::Request&, httplib::Response& res) {
-      nlohmann::json body{{"started", health().started}};
+      nlohmann::json body{{"started", aggregate() ? printers().all_started() : health().started}};
       res.set_content(json_line(body), k_json);
     });
     server.Get("/health", [](const httplib::Request&, httplib::Response& res) {
       res.set_content("{\"ok\":true}\n", k_json);
     });
     server.Get("/status", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(json_line(status_json(health())), k_json);
+      res.set_content(json_line(aggregate() ? printers_json(printers()) : status_json(health())), k_json);
     });
     server.Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-      res.set_content(metrics_text(health()), k_prometheus);
+      if (config.heartbeat_dir.empty()) {
+        res.set_content(metrics_text(health()), k_prometheus);
+        return;
+      }
+      PrinterHealths p = printers();
+      res.set_content(metrics_text(p.healths, p.names), k_prometheus);
     });
+    server.Get("/snapshot.jpg", [this](const httplib::Request&, httplib::Response& res) {
+      if (aggregate()) {
+        res.status = 404;
+        res.set_content("no snapshot here: ask /printers/NAME/snapshot.jpg\n", k_text);
+        return;
+      }
+      answer_snapshot(health(), res);
+    });
+    server.Get("/printers", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(json_line(printers_json(printers())), k_json);
+    });
+    server.Get(R"(/printers/([^/]+)/(stream_started|status|metrics|snapshot\.jpg))",
+               [this](const httplib::Request& req, httplib::Response& res) {
+                 answer_printer(req.matches[1].str(), req.matches[2].str(), res);
+               });
     // Unknown paths and methods: httplib answers 404 (or 400 for a bad
     // request); give those a readable body.
     server.set_error_handler([](const httplib::Request&, httplib::Response& res) {

@@ -18,8 +18,17 @@ namespace bambu {
 ///   /health          {"ok":true} (the server is up)     application/json
 ///   /status          status_json() of the heartbeat     application/json
 ///   /metrics         metrics_text() of the heartbeat    text/plain; version=0.0.4
-/// Any other path or method: 404. Every answer is 200 except those 404s, so
-/// a poller always gets the JSON; the verdict is in its fields. The
+///                    (with --heartbeat-dir: of every printer there, labelled printer="NAME")
+///   /snapshot.jpg    read_snapshot() of the file the heartbeat names: image/jpeg,
+///                    404 while there is none, 503 when older than --max-age
+/// With --heartbeat-dir (status/printers.h), also:
+///   /printers        printers_json() of every NAME.json there  application/json
+///   /printers/NAME/stream_started, /status, /metrics, /snapshot.jpg: as above,
+///                    for DIR/NAME.json; 404 if there is no such file
+/// Without --heartbeat, /stream_started and /status speak for all printers
+/// (started only while every one streams) and /snapshot.jpg is 404.
+/// Any other path or method: 404. Every JSON answer is 200 except those
+/// 404s, so a poller always gets the JSON; the verdict is in its fields. The
 /// heartbeat file is read again for every request (nothing is cached), so
 /// any number of servers may watch one file. Bodies end with '\n' and carry
 /// `Cache-Control: no-store` and `Access-Control-Allow-Origin: *` (a

@@ -207,47 +207,54 @@ StreamHealth judge_heartbeat(std::string_view text, std::string_view path, doubl
   return h;
 }
 
-StreamHealth read_stream_health(const std::string& path, double max_age_s, system_clock::time_point now) {
+BoundedFile read_bounded_file(const std::string& path, std::size_t limit, std::string_view what) {
+  BoundedFile out;
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   if (fd < 0) {
-    int err = errno;
-    if (err == ENOENT) {
-      return not_started(fmt::format("heartbeat {} does not exist: no bambu-stream has written it yet", path));
-    }
-    return not_started(fmt::format("cannot read heartbeat {}: {}", path, std::strerror(err)));
+    out.missing = errno == ENOENT;
+    out.failure = fmt::format("cannot read {} {}: {}", what, path, std::strerror(errno));
+    return out;
   }
   struct stat st {};
-  std::string text;
-  std::string failure;
   if (::fstat(fd, &st) != 0) {
-    failure = fmt::format("cannot read heartbeat {}: {}", path, std::strerror(errno));
+    out.failure = fmt::format("cannot read {} {}: {}", what, path, std::strerror(errno));
   } else if (!S_ISREG(st.st_mode)) {
-    failure = fmt::format("heartbeat {} is not a regular file", path);
+    out.failure = fmt::format("{} {} is not a regular file", what, path);
   } else {
+    out.modified = system_clock::time_point(std::chrono::duration_cast<system_clock::duration>(
+        std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
     // One byte more than allowed tells "too large" from "exactly the limit",
     // whatever st_size says (the file may be replaced while we read).
-    text.resize(k_max_heartbeat_bytes + 1);
+    out.bytes.resize(limit + 1);
     std::size_t got = 0;
-    while (got < text.size()) {
-      ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    while (got < out.bytes.size()) {
+      ssize_t n = ::read(fd, out.bytes.data() + got, out.bytes.size() - got);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
-        failure = fmt::format("cannot read heartbeat {}: {}", path, std::strerror(errno));
+        out.failure = fmt::format("cannot read {} {}: {}", what, path, std::strerror(errno));
         break;
       }
       if (n == 0) break;
       got += static_cast<std::size_t>(n);
     }
-    text.resize(got);
-    if (failure.empty() && got > k_max_heartbeat_bytes) {
-      failure = fmt::format("heartbeat {} is larger than {} bytes: not a heartbeat file", path,
-                            k_max_heartbeat_bytes);
+    out.bytes.resize(got);
+    if (out.failure.empty() && got > limit) {
+      out.failure = fmt::format("{} {} is larger than {} bytes", what, path, limit);
     }
   }
   ::close(fd);
-  if (!failure.empty()) return not_started(std::move(failure));
-  return judge_heartbeat(text, path, max_age_s, now);
+  return out;
+}
+
+StreamHealth read_stream_health(const std::string& path, double max_age_s, system_clock::time_point now) {
+  BoundedFile file = read_bounded_file(path, k_max_heartbeat_bytes, "heartbeat");
+  if (file.missing) {
+    return not_started(fmt::format("heartbeat {} does not exist: no bambu-stream has written it yet", path));
+  }
+  if (file.failure.find("is larger than") != std::string::npos) file.failure += ": not a heartbeat file";
+  if (!file.failure.empty()) return not_started(std::move(file.failure));
+  return judge_heartbeat(file.bytes, path, max_age_s, now);
 }
 
 nlohmann::json status_json(const StreamHealth& health) {
@@ -262,7 +269,9 @@ std::string json_line(const nlohmann::json& j) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-std::string metrics_text(const StreamHealth& health) {
+std::string metrics_text(const StreamHealth& health) { return metrics_text(std::span(&health, 1), {}); }
+
+std::string metrics_text(std::span<const StreamHealth> healths, std::span<const std::string> printers) {
   struct Metric {
     const char* name;
     const char* type;
@@ -288,26 +297,44 @@ std::string metrics_text(const StreamHealth& health) {
        "encode_ms_last"},
       {"bambu_stream_encode_ms_mean", "gauge", "Mean milliseconds per JPEG to decode and encode.", "encode_ms_mean"},
       {"bambu_stream_bitrate_kbps", "gauge", "Mean kbit/s written to stdout since the first frame.", "bitrate_kbps"},
+      {"bambu_stream_snapshot_age_seconds", "gauge", "Seconds from the last --snapshot to the heartbeat's update.",
+       "snapshot_age"},
+  };
+  // printer="NAME" first, then `more` (no braces when both are empty).
+  auto labels_of = [&](std::size_t i, const std::string& more) {
+    std::string labels = printers.empty() ? "" : fmt::format("printer=\"{}\"", label_value(printers[i]));
+    if (!more.empty()) labels += (labels.empty() ? "" : ",") + more;
+    return labels.empty() ? labels : "{" + labels + "}";
   };
   std::string out;
   for (const auto& m : k_metrics) {
-    std::optional<std::string> value =
-        m.field == nullptr ? std::optional<std::string>(health.started ? "1" : "0")
-                           : number_field(health.heartbeat, m.field);
-    if (!value) continue;  // unknown: no sample rather than a made-up 0
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", m.name, m.help, m.name, m.type, m.name, *value);
+    std::string samples;
+    for (std::size_t i = 0; i < healths.size(); ++i) {
+      const StreamHealth& health = healths[i];
+      std::optional<std::string> value =
+          m.field == nullptr ? std::optional<std::string>(health.started ? "1" : "0")
+                             : number_field(health.heartbeat, m.field);
+      if (!value) continue;  // unknown: no sample rather than a made-up 0
+      samples += fmt::format("{}{} {}\n", m.name, labels_of(i, ""), *value);
+    }
+    if (samples.empty()) continue;
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{}", m.name, m.help, m.name, m.type, samples);
   }
   // What stdout carries, as labels of a constant 1 (the Prometheus "info" idiom).
-  std::string labels;
-  for (const char* field : {"format", "codec", "encoder"}) {
-    const auto it = health.heartbeat.is_object() ? health.heartbeat.find(field) : health.heartbeat.end();
-    if (it == health.heartbeat.end() || !it->is_string()) continue;
-    labels += fmt::format("{}{}=\"{}\"", labels.empty() ? "" : ",", field, label_value(it->get<std::string>()));
+  std::string info;
+  for (std::size_t i = 0; i < healths.size(); ++i) {
+    const nlohmann::json& heartbeat = healths[i].heartbeat;
+    std::string labels;
+    for (const char* field : {"format", "codec", "encoder"}) {
+      const auto it = heartbeat.is_object() ? heartbeat.find(field) : heartbeat.end();
+      if (it == heartbeat.end() || !it->is_string()) continue;
+      labels += fmt::format("{}{}=\"{}\"", labels.empty() ? "" : ",", field, label_value(it->get<std::string>()));
+    }
+    if (!labels.empty()) info += fmt::format("bambu_stream_info{} 1\n", labels_of(i, labels));
   }
-  if (!labels.empty()) {
-    out += fmt::format("# HELP bambu_stream_info What stdout carries: output format, codec and H.264 encoder.\n"
-                       "# TYPE bambu_stream_info gauge\nbambu_stream_info{{{}}} 1\n",
-                       labels);
+  if (!info.empty()) {
+    out += "# HELP bambu_stream_info What stdout carries: output format, codec and H.264 encoder.\n"
+           "# TYPE bambu_stream_info gauge\n" + info;
   }
   return out;
 }

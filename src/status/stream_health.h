@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstddef>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -89,5 +90,26 @@ std::string json_line(const nlohmann::json& j);
 /// and bambu_stream_bitrate_kbps (gauges); then bambu_stream_info{format,
 /// codec, encoder} 1 from those string fields, where present. Ends with '\n'.
 std::string metrics_text(const StreamHealth& health);
+
+/// The same for several printers (issue 15): each metric's HELP and TYPE
+/// once, then one sample per printer, labelled printer="printers[i]" (info
+/// labels after it). `printers` is empty (no label, as above) or as long as
+/// `healths`. Also bambu_stream_snapshot_age_seconds where the heartbeat has it.
+std::string metrics_text(std::span<const StreamHealth> healths, std::span<const std::string> printers);
+
+/// A small file read whole, as read_bounded_file() leaves it.
+struct BoundedFile {
+  std::string bytes;     ///< the content (at most the limit + 1 bytes were read)
+  std::string failure;   ///< one line naming the path; empty if read whole
+  bool missing = false;  ///< the file does not exist (failure is set too)
+  std::chrono::system_clock::time_point modified;  ///< its mtime, when opened
+};
+
+/// Reads the regular file at `path`, at most `limit` bytes (a larger one
+/// fails), without blocking: O_NONBLOCK, and a FIFO or device fails.
+/// `what` names the file in failures ("heartbeat", "snapshot"). One open
+/// descriptor, so a file renamed over `path` meanwhile is read whole, old or
+/// new. Never throws except std::bad_alloc.
+BoundedFile read_bounded_file(const std::string& path, std::size_t limit, std::string_view what);
 
 }  // namespace bambu

@@ -94,6 +94,10 @@ RtspsClient::RtspsClient(const StreamConfig& config, const TlsContext& tls, Fram
 
 RtspsClient::~RtspsClient() { route_libav_log(nullptr); }
 
+void RtspsClient::set_keyframe_tap(std::function<void(std::span<const std::uint8_t>)> tap) {
+  remuxer_->set_keyframe_tap(std::move(tap));
+}
+
 ExitCode RtspsClient::run(std::string& error) {
   return run_with_reconnects(
       config_, status_, log_, stop_, [this](Deadline deadline) { return run_session(deadline); }, error);

@@ -2,6 +2,9 @@
 // MPEG-TS or Annex-B H.264 on stdout, with stall watchdog and reconnects.
 #pragma once
 
+#include <functional>
+#include <span>
+
 #include <memory>
 #include <string>
 
@@ -56,6 +59,11 @@ class RtspsClient {
   /// Runs one session; everything up to the first output must happen
   /// before `first_frame_deadline`.
   SessionOutcome run_session(Deadline first_frame_deadline);
+
+  /// Hands every keyframe written to stdout (Annex-B, SPS and PPS first) to
+  /// `tap` on the session thread, before it is muxed; for --snapshot. The
+  /// tap must return at once (SnapshotWriter::offer()). Call before run().
+  void set_keyframe_tap(std::function<void(std::span<const std::uint8_t>)> tap);
 
  private:
   const StreamConfig& config_;

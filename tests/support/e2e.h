@@ -29,7 +29,8 @@ inline constexpr auto k_wait = 20s;
 /// Our environment variables, removed from every child's environment so
 /// that the test runner's own settings cannot leak in.
 inline const std::vector<std::string> k_env_unset = {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL",
-                                                     "PRINTER_SOURCE", "BAMBU_HEARTBEAT"};
+                                                     "PRINTER_SOURCE", "BAMBU_HEARTBEAT", "BAMBU_SNAPSHOT",
+                                                     "BAMBU_HEARTBEAT_DIR"};
 
 /// The whole file's bytes (empty if it cannot be read).
 inline std::vector<std::uint8_t> read_file(const std::filesystem::path& p) {

@@ -134,7 +134,10 @@ inline std::string http_get(int port, const std::string& path) {
 /// from go2rtc (or, if it dies, their parent-death signal).
 class Go2rtc {
  public:
-  explicit Go2rtc(const std::string& streams) {
+  /// `env`: variables for go2rtc's environment (its ${VAR}s and what its
+  /// exec: children inherit), set after our own are removed.
+  explicit Go2rtc(const std::string& streams, std::vector<std::pair<std::string, std::string>> env = {})
+      : env_(std::move(env)) {
     std::string why;
     auto tools = find_tools(&why);
     REQUIRE(tools);  // skip_without_go2rtc() was not called first
@@ -190,7 +193,7 @@ class Go2rtc {
     process_ = std::make_unique<ChildProcess>(ChildOptions{
         {tools.loopback.string(), (dir_.path / "streams.yaml").string(), std::to_string(api_port_),
          std::to_string(rtsp_port_), (dir_.path / "go2rtc.log").string()},
-        {{"GO2RTC_BIN", tools.go2rtc.string()}},
+        env_with({"GO2RTC_BIN", tools.go2rtc.string()}),
         e2e::k_env_unset,
         true});
     const auto end = std::chrono::steady_clock::now() + 15s;
@@ -206,6 +209,13 @@ class Go2rtc {
     return false;
   }
 
+  std::vector<std::pair<std::string, std::string>> env_with(std::pair<std::string, std::string> more) const {
+    auto env = env_;
+    env.push_back(std::move(more));
+    return env;
+  }
+
+  std::vector<std::pair<std::string, std::string>> env_;
   TempDir dir_{"go2rtc"};
   int api_port_ = 0;
   int rtsp_port_ = 0;

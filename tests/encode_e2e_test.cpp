@@ -205,7 +205,9 @@ TEST_CASE("jpeg source as H.264 at 1 fps: every JPEG one frame, the first a keyf
   std::vector<bool> keys;
   for (const auto& x : p) keys.push_back(x.keyframe);
   CHECK(keys == std::vector<bool>{true, true, true, true, false, true, false});
-  for (std::size_t i = 1; i < p.size(); ++i) CHECK(std::abs(p[i].pts - p[i - 1].pts - 1.0) < 0.010);
+  // Steps of the simulator's 1 s pace; the 10 ms figure is the 5 fps test's,
+  // this one allows for the odd late thread (ASan, a busy machine) as it does.
+  for (std::size_t i = 1; i < p.size(); ++i) CHECK(std::abs(p[i].pts - p[i - 1].pts - 1.0) < 0.030);
 }
 
 TEST_CASE("jpeg source as Annex-B H.264: starts 00 00 00 01 SPS, SPS and PPS before every IDR, decodes") {

@@ -175,7 +175,7 @@ struct Simulator::Impl {
   std::vector<std::uint8_t> make_frame() {
     std::lock_guard lock(maker_mutex);
     ++frame_number;
-    if (!recorded.empty()) return recorded[(frame_number - 1) % recorded.size()];
+    if (!recorded.empty()) return recorded[static_cast<std::size_t>((frame_number - 1) % recorded.size())];
     return maker.make(frame_number, std::chrono::system_clock::now());
   }
 

@@ -16,7 +16,8 @@
 // - status_json keeps every heartbeat field and sets started/reason/age;
 //   json_line is one line that parses back to the same JSON;
 // - metrics_text is well-formed Prometheus text (HELP, TYPE, one sample
-//   with a finite number) and bambu_stream_up matches the verdict.
+//   with well-formed labels, if any, and a finite number) and
+//   bambu_stream_up matches the verdict.
 // A failed check prints what failed and aborts (libFuzzer saves the input).
 #include <cmath>
 #include <cstddef>
@@ -25,6 +26,7 @@
 #include <cstdlib>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "fuzz_inputs.h"
@@ -124,6 +126,43 @@ void check_status_json(const StreamHealth& h) {
   FUZZ_CHECK(back == j);
 }
 
+bool name_char(char c) { return (c >= 'a' && c <= 'z') || c == '_'; }
+
+// A sample line, `NAME VALUE` or `NAME{KEY="VALUE",...} VALUE`
+// (Prometheus text format 0.0.4): its name and value, with every label
+// checked to be KEY="VALUE" whose only escapes are \\, \" and \n.
+std::pair<std::string, std::string> parse_sample(std::string_view line) {
+  std::size_t i = 0;
+  while (i < line.size() && name_char(line[i])) ++i;
+  FUZZ_CHECK(i > 0);
+  std::string name(line.substr(0, i));
+  if (i < line.size() && line[i] == '{') {
+    ++i;
+    for (bool first = true;; first = false) {
+      FUZZ_CHECK(i < line.size());
+      if (!first && line[i] == '}') {
+        ++i;
+        break;
+      }
+      if (!first) FUZZ_CHECK(line[i++] == ',');
+      std::size_t key = i;
+      while (i < line.size() && name_char(line[i])) ++i;
+      FUZZ_CHECK(i > key && i + 1 < line.size() && line[i] == '=' && line[i + 1] == '"');
+      for (i += 2;; ++i) {
+        FUZZ_CHECK(i < line.size());
+        if (line[i] == '"') break;
+        if (line[i] == '\\') {
+          FUZZ_CHECK(i + 1 < line.size() && (line[i + 1] == '\\' || line[i + 1] == '"' || line[i + 1] == 'n'));
+          ++i;
+        }
+      }
+      ++i;
+    }
+  }
+  FUZZ_CHECK(i < line.size() && line[i] == ' ');
+  return {name, std::string(line.substr(i + 1))};
+}
+
 void check_metrics(const StreamHealth& h) {
   std::string text = bambu::metrics_text(h);
   FUZZ_CHECK(!text.empty() && text.back() == '\n');
@@ -136,11 +175,7 @@ void check_metrics(const StreamHealth& h) {
   }
   FUZZ_CHECK(lines.size() % 3 == 0);
   for (std::size_t i = 0; i < lines.size(); i += 3) {
-    std::string_view sample = lines[i + 2];
-    std::size_t space = sample.find(' ');
-    FUZZ_CHECK(space != std::string_view::npos && space > 0);
-    std::string name(sample.substr(0, space));
-    std::string value(sample.substr(space + 1));
+    auto [name, value] = parse_sample(lines[i + 2]);
     FUZZ_CHECK(lines[i].substr(0, 7 + name.size() + 1) == "# HELP " + name + " ");
     FUZZ_CHECK(lines[i + 1] == "# TYPE " + name + " gauge" || lines[i + 1] == "# TYPE " + name + " counter");
     FUZZ_CHECK(!value.empty() && value.find(' ') == std::string::npos);

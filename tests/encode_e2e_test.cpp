@@ -30,9 +30,6 @@ using nlohmann::json;
 
 namespace {
 
-// The camera-like test frames beside the repository (CI lays shared/ there).
-const fs::path k_camera_frames = fs::path(BAMBU_TESTS_DIR) / "../../shared/frames/camera-720p";
-
 // --frames-dir for the camera frames; the test fails where they are missing
 // (they are part of the project's shared test data, so that is a broken checkout).
 std::vector<std::string> camera_frames() {

@@ -31,6 +31,7 @@
 
 using namespace std::chrono_literals;
 using namespace bambu::test::go2rtc;
+using bambu::test::e2e::k_camera_frames;
 using bambu::test::ChildOptions;
 using bambu::test::ChildProcess;
 using bambu::test::e2e::ffprobe;
@@ -47,7 +48,6 @@ using nlohmann::json;
 namespace {
 
 constexpr const char* k_code = bambu::test::k_sim_code;
-const fs::path k_frames = fs::path(BAMBU_TESTS_DIR) / ".." / ".." / "shared" / "frames" / "camera-720p";
 constexpr double k_keyframe_interval_s = 2.0;  // bambu-stream's default --keyframe-interval
 
 double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
@@ -55,8 +55,8 @@ double ms(std::int64_t ns) { return static_cast<double>(ns) / 1e6; }
 // Skips the test unless go2rtc and the camera-720p frames are here.
 void skip_unless_ready() {
   skip_without_go2rtc();
-  if (!fs::exists(k_frames / "frame_001.jpg")) {
-    std::fprintf(stderr, "SKIPPED: the camera-720p frames are missing: %s\n", k_frames.c_str());
+  if (!fs::exists(k_camera_frames / "frame_001.jpg")) {
+    std::fprintf(stderr, "SKIPPED: the camera-720p frames are missing: %s\n", k_camera_frames.c_str());
     std::fflush(stderr);
     std::_Exit(k_skip);
   }
@@ -70,7 +70,7 @@ class Camera : public SimulatorProcess {
 
  private:
   static std::vector<std::string> with_frames(std::vector<std::string> extra) {
-    extra.insert(extra.begin(), {"--frames-dir", k_frames.string()});
+    extra.insert(extra.begin(), {"--frames-dir", k_camera_frames.string()});
     return extra;
   }
 };
@@ -281,7 +281,7 @@ TEST_CASE("go2rtc: a camera-720p frame written by bambu-stream (jpeg path) reach
 
 TEST_CASE("go2rtc: a camera-720p frame written by bambu-stream (rtsps path) reaches go2rtc's RTSP client within 50 ms") {
   skip_unless_ready();
-  RtspsServer server({"--frames-dir", k_frames.string(), "--fps", "5", "--gop", "10", "--quantizer", "24"});
+  RtspsServer server({"--frames-dir", k_camera_frames.string(), "--fps", "5", "--gop", "10", "--quantizer", "24"});
   TempDir dir("go2rtc-rtsps");
   Go2rtc go2rtc(exec_stream("x1c", dir.path, {"--port", server.port(), "--source", "rtsps", "--format", "mpegts"},
                             bambu::test::k_rtsps_code));

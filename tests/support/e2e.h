@@ -22,6 +22,13 @@ using namespace std::chrono_literals;
 
 /// The binary under test (defined by tests/CMakeLists.txt).
 inline constexpr const char* k_binary = BAMBU_STREAM_BINARY;
+/// ../shared beside the repository (CI lays it there): the real go2rtc
+/// (tools/go2rtc-1.9.14) and the test frames. BAMBU_TESTS_DIR is this
+/// tests/ folder (tests/CMakeLists.txt).
+inline const std::filesystem::path k_shared_dir = std::filesystem::path(BAMBU_TESTS_DIR) / ".." / ".." / "shared";
+/// Camera-like 1280x720 JPEGs (frame_001.jpg ...), for every check that
+/// depends on picture content (../shared/frames/camera-720p/README.md).
+inline const std::filesystem::path k_camera_frames = k_shared_dir / "frames" / "camera-720p";
 /// Debian's Python (it has PyGObject, python3-gi), for the Python helpers.
 inline constexpr const char* k_python = "/usr/bin/python3";
 /// Generous limits: CI machines are slow, ASan slower.

@@ -54,7 +54,7 @@ struct Tools {
 
 /// Where go2rtc is, or why it is not there.
 inline std::optional<Tools> find_tools(std::string* why) {
-  const fs::path shared = fs::path(BAMBU_TESTS_DIR) / ".." / ".." / "shared" / "tools" / "go2rtc-1.9.14";
+  const fs::path shared = e2e::k_shared_dir / "tools" / "go2rtc-1.9.14";
   std::vector<Tools> candidates;
   if (const char* env = std::getenv("GO2RTC_BIN"); env && *env) {
     const fs::path bin(env);

@@ -12,11 +12,13 @@
 
 #include "support/child_process.h"
 #include "support/temp_dir.h"
+#include "support/text_file.h"
 
 using namespace std::chrono_literals;
 using bambu::test::ChildOptions;
 using bambu::test::ChildProcess;
 using bambu::test::TempDir;
+using bambu::test::read_text;
 namespace fs = std::filesystem;
 
 namespace {
@@ -33,18 +35,10 @@ const std::map<std::string, std::string> k_extra_vars = {
     {"X1_ADDRESS", "192.0.2.12"},      {"X1_ACCESS_CODE", "11223344"}, {"X1_SERIAL", "00M00A000000001"},
 };
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  REQUIRE(in);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
 // KEY=value lines of an env file (comments and blank lines skipped).
 std::map<std::string, std::string> read_env_file(const fs::path& p) {
   std::map<std::string, std::string> vars;
-  std::istringstream in(slurp(p));
+  std::istringstream in(read_text(p));
   for (std::string line; std::getline(in, line);) {
     if (line.empty() || line[0] == '#') continue;
     auto eq = line.find('=');
@@ -71,7 +65,7 @@ struct ExecLine {
 // Every exec: source in a go2rtc config file.
 std::vector<ExecLine> exec_lines(const fs::path& p) {
   std::vector<ExecLine> out;
-  std::istringstream in(slurp(p));
+  std::istringstream in(read_text(p));
   int number = 0;
   for (std::string line; std::getline(in, line);) {
     ++number;
@@ -186,7 +180,7 @@ TEST_CASE("go2rtc.yaml.example: three printers, one H.264 line each, preloaded, 
     check_exec_line(k_example, exec);
   }
   CHECK(rtsps >= 1);
-  std::string text = slurp(k_example);
+  std::string text = read_text(k_example);
   CHECK_FALSE(std::regex_search(text, std::regex(R"(\n\s+\w+: ffmpeg:)")));  // no re-encode
   CHECK(std::regex_search(text, std::regex(R"(\npreload:\n)")));
   CHECK(std::regex_search(text, std::regex(R"(#\s*exec: debug)")));
@@ -210,7 +204,7 @@ TEST_CASE("docker/go2rtc.yaml: the image's own exec line passes --check with .en
   check_exec_line(k_image_config, lines[0]);
   CHECK_THAT(lines[0].value, Catch::StartsWith("exec:/usr/local/bin/bambu-stream ") &&
                                  Catch::Contains("--format mpegts --snapshot /tmp/bambu/printer.jpg"));
-  const std::string text = slurp(k_image_config);
+  const std::string text = read_text(k_image_config);
   CHECK(std::regex_search(text, std::regex(R"(\npreload:\n  printer: video\n)")));
   CHECK_FALSE(std::regex_search(text, std::regex(R"(\n\s+\w+: ffmpeg:)")));  // one stream, no ffmpeg
 }
@@ -221,7 +215,7 @@ TEST_CASE(".env.example: the six variables, each with a comment") {
   for (const auto& [key, value] : vars) names.push_back(key);
   CHECK(names == std::vector<std::string>{"HTTP_PORT", "PRINTER_ACCESS_CODE", "PRINTER_ADDRESS", "PRINTER_SERIAL",
                                           "PRINTER_SOURCE", "WEBRTC_CANDIDATE"});
-  std::istringstream in(slurp(k_source_dir / ".env.example"));
+  std::istringstream in(read_text(k_source_dir / ".env.example"));
   std::string previous;
   for (std::string line; std::getline(in, line); previous = line) {
     if (!line.empty() && line[0] != '#') {

@@ -27,6 +27,7 @@
 #include "support/simulator_process.h"
 #include "support/status_listener.h"
 #include "support/temp_dir.h"
+#include "support/text_file.h"
 
 using namespace std::chrono_literals;
 using namespace bambu::test::go2rtc;
@@ -38,6 +39,7 @@ using bambu::test::RtspsServer;
 using bambu::test::SimulatorProcess;
 using bambu::test::StatusListener;
 using bambu::test::TempDir;
+using bambu::test::read_text;
 using bambu::test::e2e::k_binary;
 using bambu::test::e2e::k_env_unset;
 using bambu::test::e2e::read_file;
@@ -47,14 +49,6 @@ using nlohmann::json;
 namespace {
 
 const fs::path k_source = fs::path(BAMBU_TESTS_DIR) / "..";
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  REQUIRE(in);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 void replace_all(std::string& text, const std::string& from, const std::string& to) {
   for (auto pos = text.find(from); pos != std::string::npos; pos = text.find(from, pos + to.size())) {
@@ -116,7 +110,7 @@ TEST_CASE("go2rtc recipes: docker/go2rtc.yaml's one preloaded `printer` stream: 
   TempDir dir("recipe-docker");
   const fs::path folder = dir.path / "bambu";
   fs::create_directories(folder);  // as docker/entrypoint.sh does
-  std::string streams = streams_and_preload(slurp(k_source / "docker" / "go2rtc.yaml"));
+  std::string streams = streams_and_preload(read_text(k_source / "docker" / "go2rtc.yaml"));
   REQUIRE(streams.find("printer: exec:/usr/local/bin/bambu-stream --format mpegts ") != std::string::npos);
   const auto exec_at = streams.find("printer: exec:");
   // go2rtc would drop every log line holding a ${VAR}'s value.
@@ -175,7 +169,7 @@ TEST_CASE("go2rtc recipes: go2rtc.yaml.example's three printers: H.264 each, sna
   for (const auto& [name, code] : {std::pair{"p1s", k_sim_code}, {"a1", k_sim_code}, {"x1c", k_rtsps_code}}) {
     std::ofstream(config / (std::string(name) + ".code")) << code << "\n";
   }
-  std::string streams = streams_and_preload(slurp(k_source / "go2rtc.yaml.example"));
+  std::string streams = streams_and_preload(read_text(k_source / "go2rtc.yaml.example"));
   replace_all(streams, "/usr/local/bin/bambu-stream", k_binary);
   replace_all(streams, "/tmp/bambu/", folder.string() + "/");
   replace_all(streams, "/config/", config.string() + "/");

@@ -168,12 +168,13 @@ TEST_CASE("RTSPS: --tls-fingerprint streams on a match and exits 6 on a mismatch
   auto good = rtsps_client(server, {"--tls-fingerprint", server.fingerprint(), "--frames", "3"});
   CHECK(good.wait_for_exit(k_wait) == 0);
   CHECK(good.stdout_size() > 0);
+  REQUIRE(server.wait_for_count("client closed", 1, k_wait));  // its TEARDOWN is logged before
   const std::size_t requests = server.count("request ");
   auto bad = rtsps_client(server, {"--tls-fingerprint", std::string(64, 'a')});
   REQUIRE(bad.wait_for_exit(k_wait) == 6);
   CHECK_THAT(first_line(bad.stderr_text()), Catch::StartsWith("error:") && Catch::Contains("fingerprint"));
   CHECK(bad.stdout_size() == 0);
-  std::this_thread::sleep_for(200ms);
+  REQUIRE(server.wait_for_count("client closed", 2, k_wait));
   CHECK(server.count("request ") == requests);  // not even OPTIONS: nothing was sent in the clear
 }
 
@@ -188,12 +189,14 @@ TEST_CASE("RTSPS: --ca-file with --serial: chain and CN match stream, wrong seri
   auto refused = [&](const RtspsServer& peer, const fs::path& ca, const std::string& expected_serial,
                      const std::string& why) {
     INFO(why);
+    const std::size_t closed = peer.count("client connected");  // every earlier connection has closed
+    REQUIRE(peer.wait_for_count("client closed", closed, k_wait));
     const std::size_t requests = peer.count("request ");
     auto c = rtsps_client(peer, {"--ca-file", ca.string(), "--serial", expected_serial});
     CHECK(c.wait_for_exit(k_wait) == 6);
     CHECK(c.stdout_size() == 0);
     CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith("error:") && Catch::Contains(why));
-    std::this_thread::sleep_for(200ms);
+    REQUIRE(peer.wait_for_count("client closed", closed + 1, k_wait));
     CHECK(peer.count("request ") == requests);  // refused before any RTSP request
   };
   refused(server, pki.ca_path(), "00M09A350100002", "not --serial '00M09A350100002'");
@@ -210,10 +213,7 @@ TEST_CASE("RTSPS: SIGTERM exits 0 within 1 s and the server sees the session end
   sigterm_exits_0_within_1s(c);
   CHECK(c.stdout_size() % 188 == 0);  // no partial TS packet at exit
   CHECK(json::parse(read_file(dir.path / "hb.json"))["state"] == "stopped");
-  const auto end = std::chrono::steady_clock::now() + 5s;
-  while (server.count("client closed") == 0 && std::chrono::steady_clock::now() < end) {
-    std::this_thread::sleep_for(20ms);
-  }
+  CHECK(server.wait_for_count("client closed", 1, 5s));
   CHECK(server.count("client closed") == 1);
 }
 

@@ -106,6 +106,17 @@ class RtspsServer {
     for (auto pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
     return n;
   }
+  // Waits until `needle` is in the log at least `n` times, or `timeout` has
+  // passed; true if it is. The server logs each connection's requests before
+  // its "client closed", so waiting for the close makes a count final.
+  bool wait_for_count(const std::string& needle, std::size_t n, std::chrono::milliseconds timeout) const {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (count(needle) < n) {
+      if (std::chrono::steady_clock::now() > end) return false;
+      std::this_thread::sleep_for(20ms);
+    }
+    return true;
+  }
 
  private:
   TempDir dir_;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <mutex>
+#include <thread>
 
 #include "protocol/login.h"
 #include "stream/camera_client.h"
@@ -294,15 +295,18 @@ TEST_CASE("a stop request ends the run with exit 0 and state stopped") {
   });
   Harness h(peer.port());
   h.config.stall_timeout_s = 5;
-  std::thread stopper([&] {
-    std::this_thread::sleep_for(300ms);
+  Clock::time_point requested{};
+  std::thread stopper([&] {  // stops once three frames are in, or after 10 s
+    const auto end = Clock::now() + 10s;
+    while (h.sink.frames().size() < 3 && Clock::now() < end) std::this_thread::sleep_for(10ms);
+    requested = Clock::now();
     h.stop.request_stop(StopReason::signal);
   });
   std::string error;
-  auto t0 = Clock::now();
   CHECK(h.client().run(error) == ExitCode::ok);
-  CHECK(Clock::now() - t0 < 1s);
+  const auto returned = Clock::now();
   stopper.join();
+  CHECK(returned - requested < 1s);
   CHECK(h.status.state() == StreamState::stopped);
   CHECK(h.sink.frames().size() >= 3);
 }

@@ -117,9 +117,15 @@ TEST_CASE("HeartbeatWriter: first write at once, state changes promptly, rewrite
   }
   CHECK(std::chrono::steady_clock::now() - t0 < 200ms);
 
+  // Nothing changes now: only the once-a-second rewrite can give a new updated_at.
   auto first = read_json(path)["updated_at"].get<std::string>();
-  std::this_thread::sleep_for(1300ms);
+  const auto waited_from = std::chrono::steady_clock::now();
+  while (read_json(path)["updated_at"].get<std::string>() == first &&
+         std::chrono::steady_clock::now() - waited_from < 3s) {
+    std::this_thread::sleep_for(20ms);
+  }
   CHECK(read_json(path)["updated_at"].get<std::string>() != first);
+  CHECK(std::chrono::steady_clock::now() - waited_from < 2500ms);  // 1 s, with room for a loaded machine
 
   status.set_state(StreamState::stopped);
   writer.finish();

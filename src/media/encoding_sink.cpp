@@ -39,7 +39,7 @@ bool KeyframeClock::need_keyframe(Clock::time_point arrival) const {
   // fps and 2 s any jitter puts the next frame past the interval), so there
   // a frame may be late by a quarter of a frame interval.
   if (mean_step_s_ < interval_s_ / 4) {
-    return since + mean_step_s_ + 2 * step_deviation_s_ > interval_s_ + k_slack_s;
+    return since + mean_step_s_ + k_jitter_factor * step_deviation_s_ > interval_s_ + k_slack_s;
   }
   return since + mean_step_s_ > interval_s_ + std::max(k_slack_s, k_late_fraction * mean_step_s_);
 }

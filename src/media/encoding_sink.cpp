@@ -74,6 +74,17 @@ EncodingSink::EncodingSink(const EncoderSettings& settings, OutputFormat format,
       // Wall-clock mode: every unit is stamped with its JPEG's arrival.
       remuxer_(std::make_unique<Remuxer>(format, true, empty_pes, out, log)),
       keyframes_(settings.keyframe_interval_s, settings.burst_s) {
+  if (format == OutputFormat::mpegts) {
+    // About 15 ms with Debian's libavformat (libav.h), spent while the
+    // encoder opens and the camera connects rather than before. A failure
+    // shows again, with its reason, where the muxer needs the library.
+    format_loader_ = std::jthread([] {
+      try {
+        libav_format();
+      } catch (const std::exception&) {
+      }
+    });
+  }
   // At the P1/A1 camera's size: the first JPEG then finds it open, and a
   // bad --encoder fails here (another size reopens it at the first JPEG).
   encoder_->prepare(k_camera_width, k_camera_height);

@@ -99,7 +99,10 @@ class EncodingSink final : public FrameSink {
  public:
   /// `format`: mpegts or h264. Creates the encoder and opens it for 1280x720
   /// pictures (throws EncoderUnavailable for a bad --encoder), then starts
-  /// the thread (std::system_error).
+  /// the thread (std::system_error). For mpegts, libav_format() loads
+  /// meanwhile on a thread of its own, as the muxer needs it only at the
+  /// first encoded frame (a libavformat that fails to load fails that frame
+  /// as an encoder failure, with libav_format()'s reason).
   /// `out`, `status`, `log` and `stop` must outlive the sink. Needs libav().
   EncodingSink(const EncoderSettings& settings, OutputFormat format, bool empty_pes, FrameSink& out,
                StreamStatus& status, const Logger& log, StopFlag& stop);
@@ -150,6 +153,7 @@ class EncodingSink final : public FrameSink {
   bool finishing_ = false;          // guarded
   std::optional<Clock::time_point> last_good_;  // guarded
   std::string error_;                            // guarded
+  std::jthread format_loader_;  // loads libav_format(); joined at the latest on destruction
   std::thread thread_;  // last: started once everything else exists
 };
 

@@ -28,10 +28,11 @@ extern "C" {
 
 namespace bambu {
 
-/// Every libav function we call, as X(library, name): library is the one
-/// that exports it (codec, util, format or swscale). A new call is added
-/// here only; the table, the dlopen() binding and the static build's table
-/// follow from this list.
+/// Every libavcodec, libavutil and libswscale function we call, as
+/// X(library, name): library is the one that exports it (codec, util or
+/// swscale). A new call is added here only (or, for libavformat, to
+/// BAMBU_LIBAV_FORMAT_FUNCTIONS); the tables, the dlopen() binding and the
+/// static build's tables follow from these lists.
 #define BAMBU_LIBAV_FUNCTIONS(X) \
   X(codec, avcodec_find_encoder) \
   X(codec, avcodec_find_encoder_by_name) \
@@ -66,6 +67,14 @@ namespace bambu {
   X(util, av_log_format_line2) \
   X(util, av_malloc) \
   X(util, av_free) \
+  X(swscale, sws_getContext) \
+  X(swscale, sws_freeContext) \
+  X(swscale, sws_scale) \
+  X(swscale, sws_setColorspaceDetails) \
+  X(swscale, sws_getCoefficients)
+
+/// Every libavformat function we call, as X(format, name).
+#define BAMBU_LIBAV_FORMAT_FUNCTIONS(X) \
   X(format, avformat_network_init) \
   X(format, avformat_alloc_context) \
   X(format, avformat_open_input) \
@@ -80,27 +89,38 @@ namespace bambu {
   X(format, avformat_free_context) \
   X(format, avio_alloc_context) \
   X(format, avio_context_free) \
-  X(format, avio_flush) \
-  X(swscale, sws_getContext) \
-  X(swscale, sws_freeContext) \
-  X(swscale, sws_scale) \
-  X(swscale, sws_setColorspaceDetails) \
-  X(swscale, sws_getCoefficients)
+  X(format, avio_flush)
 
-/// The libav functions we call, with the exact types of the headers we were
-/// built against. Loaded once; never unloaded.
+/// The libavcodec, libavutil and libswscale functions we call, with the
+/// exact types of the headers we were built against. Loaded once; never
+/// unloaded.
 struct Libav {
 #define BAMBU_LIBAV_MEMBER(library, name) decltype(&::name) name;
   BAMBU_LIBAV_FUNCTIONS(BAMBU_LIBAV_MEMBER)
 #undef BAMBU_LIBAV_MEMBER
 };
 
-/// The loaded table. The first call dlopen()s libavformat.so.F,
-/// libavcodec.so.C, libavutil.so.U and libswscale.so.S (the major versions
-/// built against: 59, 59, 57 and 6 on Debian 12); thread-safe. Throws std::runtime_error
-/// naming the missing library or symbol (e.g. when the libavformat59
+/// The libavformat functions we call, as Libav.
+struct LibavFormat {
+#define BAMBU_LIBAV_MEMBER(library, name) decltype(&::name) name;
+  BAMBU_LIBAV_FORMAT_FUNCTIONS(BAMBU_LIBAV_MEMBER)
+#undef BAMBU_LIBAV_MEMBER
+};
+
+/// The loaded table. The first call dlopen()s libavutil.so.U,
+/// libavcodec.so.C and libswscale.so.S (the major versions built against:
+/// 57, 59 and 6 on Debian 12); thread-safe. Throws std::runtime_error
+/// naming the missing library or symbol (e.g. when the libavcodec59
 /// package is not installed). In the static build it never throws.
 const Libav& libav();
+
+/// The loaded libavformat table: libav() first, then libavformat.so.F (59
+/// on Debian 12), as libav(). Apart because libavformat and its own
+/// dependencies take about as long to load again as all of libav()
+/// (15 ms against 20 ms on the machine of docs/performance.md), time the
+/// JPEG-to-H.264 path can spend on other work (EncodingSink loads it on a
+/// thread of its own while the encoder opens and the camera connects).
+const LibavFormat& libav_format();
 
 /// libav's description of error code `err` (a negative AVERROR), e.g.
 /// "Invalid data found when processing input". Needs libav() loaded.

@@ -1,5 +1,5 @@
-// libav() of the dynamic build: FFmpeg's shared libraries, dlopen()ed on
-// first use (src/media/libav.h says why).
+// libav() and libav_format() of the dynamic build: FFmpeg's shared
+// libraries, dlopen()ed on first use (src/media/libav.h says why).
 #include "media/libav.h"
 
 #include <dlfcn.h>
@@ -55,7 +55,6 @@ Libav load() {
   // Named as BAMBU_LIBAV_FUNCTIONS names each function's library.
   void* util = open_library(k_avutil);
   void* codec = open_library(k_avcodec);
-  void* format = open_library(k_avformat);
   void* swscale = open_library(k_swscale);
   Libav l{};
 #define BAMBU_BIND(library, name) bind(library, #name, l.name);
@@ -64,10 +63,27 @@ Libav load() {
   return l;
 }
 
+LibavFormat load_format() {
+  libav();  // libavformat needs libavcodec and libavutil, of the same build
+  void* format = open_library(k_avformat);
+  LibavFormat l{};
+#define BAMBU_BIND(library, name) bind(library, #name, l.name);
+  BAMBU_LIBAV_FORMAT_FUNCTIONS(BAMBU_BIND)
+#undef BAMBU_BIND
+  return l;
+}
+
 }  // namespace
 
+// C++ guarantees one thread-safe initialisation of each table: a second
+// caller waits for the first; after a throw the next call tries again.
 const Libav& libav() {
-  static const Libav table = load();  // C++ guarantees one thread-safe initialisation
+  static const Libav table = load();
+  return table;
+}
+
+const LibavFormat& libav_format() {
+  static const LibavFormat table = load_format();
   return table;
 }
 

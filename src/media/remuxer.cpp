@@ -57,10 +57,10 @@ struct Remuxer::Muxer {
 
   ~Muxer() {
     const Libav& av = libav();
-    if (context != nullptr) av.avformat_free_context(context);
+    if (context != nullptr) libav_format().avformat_free_context(context);
     if (io != nullptr) {
       av.av_free(io->buffer);
-      av.avio_context_free(&io);
+      libav_format().avio_context_free(&io);
     }
     av.av_packet_free(&packet);
   }
@@ -89,21 +89,22 @@ void Remuxer::begin_session(const AVCodecParameters& parameters, AVRational time
 
 void Remuxer::open_mpegts() {
   const Libav& av = libav();
+  const LibavFormat& avf = libav_format();
   auto muxer = std::make_unique<Muxer>();
   muxer->packet = av.av_packet_alloc();
   if (muxer->packet == nullptr) throw std::bad_alloc();
-  if (int err = av.avformat_alloc_output_context2(&muxer->context, nullptr, "mpegts", nullptr); err < 0) {
+  if (int err = avf.avformat_alloc_output_context2(&muxer->context, nullptr, "mpegts", nullptr); err < 0) {
     throw_av("cannot create it", err);
   }
   auto* buffer = static_cast<unsigned char*>(av.av_malloc(k_io_buffer_size));
   if (buffer == nullptr) throw std::bad_alloc();
-  muxer->io = av.avio_alloc_context(buffer, k_io_buffer_size, 1, muxer.get(), nullptr, &Muxer::write, nullptr);
+  muxer->io = avf.avio_alloc_context(buffer, k_io_buffer_size, 1, muxer.get(), nullptr, &Muxer::write, nullptr);
   if (muxer->io == nullptr) {
     av.av_free(buffer);
     throw std::bad_alloc();
   }
   muxer->context->pb = muxer->io;
-  AVStream* stream = av.avformat_new_stream(muxer->context, nullptr);
+  AVStream* stream = avf.avformat_new_stream(muxer->context, nullptr);
   if (stream == nullptr) throw std::bad_alloc();
   if (int err = av.avcodec_parameters_copy(stream->codecpar, parameters_); err < 0) {
     throw_av("cannot copy the stream parameters", err);
@@ -112,7 +113,7 @@ void Remuxer::open_mpegts() {
   stream->time_base = AVRational{1, static_cast<int>(Timeline::k_ticks_per_second)};
   AVDictionary* options = nullptr;
   av.av_dict_set(&options, "mpegts_start_pid", std::to_string(k_video_pid).c_str(), 0);
-  const int err = av.avformat_write_header(muxer->context, &options);
+  const int err = avf.avformat_write_header(muxer->context, &options);
   av.av_dict_free(&options);
   if (err < 0) throw_av("cannot start", err);
   muxer_ = std::move(muxer);
@@ -120,6 +121,7 @@ void Remuxer::open_mpegts() {
 
 std::vector<std::uint8_t> Remuxer::mux(const AccessUnit& au, std::int64_t pts) {
   const Libav& av = libav();
+  const LibavFormat& avf = libav_format();
   AVPacket* p = muxer_->packet;
   av.av_packet_unref(p);
   p->data = const_cast<std::uint8_t*>(au.bytes.data());  // not reference-counted: the muxer copies or reads only
@@ -128,11 +130,11 @@ std::vector<std::uint8_t> Remuxer::mux(const AccessUnit& au, std::int64_t pts) {
   p->pts = pts;
   p->dts = pts;  // Constrained Baseline has no B-frames: decode order is display order
   p->flags = au.keyframe ? AV_PKT_FLAG_KEY : 0;
-  const int err = av.av_write_frame(muxer_->context, p);
+  const int err = avf.av_write_frame(muxer_->context, p);
   p->data = nullptr;
   p->size = 0;
   if (err < 0) throw_av("cannot write a packet", err);
-  av.avio_flush(muxer_->io);
+  avf.avio_flush(muxer_->io);
   std::vector<std::uint8_t> ts = drop_sdt(std::exchange(muxer_->bytes, {}));
   empty_pes_.apply(ts);
   return ts;

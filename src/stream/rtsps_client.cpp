@@ -51,9 +51,8 @@ struct Session {
   ~Session() {
     interrupt.closing = true;
     interrupt.deadline = Clock::now() + k_teardown_grace;
-    const Libav& av = libav();
-    av.av_packet_free(&packet);
-    if (input != nullptr) av.avformat_close_input(&input);
+    libav().av_packet_free(&packet);
+    if (input != nullptr) libav_format().avformat_close_input(&input);
     relay.finish(k_teardown_grace);
   }
   Session(const Session&) = delete;
@@ -89,7 +88,7 @@ RtspsClient::RtspsClient(const StreamConfig& config, const TlsContext& tls, Fram
       endpoint_(format_endpoint(config.host, config.port)),
       remuxer_(std::make_unique<Remuxer>(config.format, config.wallclock_timestamps, config.empty_pes, sink, log)) {
   route_libav_log(&log_);
-  libav().avformat_network_init();
+  libav_format().avformat_network_init();
 }
 
 RtspsClient::~RtspsClient() { route_libav_log(nullptr); }
@@ -106,6 +105,7 @@ ExitCode RtspsClient::run(std::string& error) {
 SessionOutcome RtspsClient::run_session(Deadline first_frame_deadline) {
   using Kind = SessionOutcome::Kind;
   const Libav& av = libav();
+  const LibavFormat& avf = libav_format();
   const auto started = Clock::now();
   const double budget_s = seconds_between(started, first_frame_deadline);
 
@@ -146,7 +146,7 @@ SessionOutcome RtspsClient::run_session(Deadline first_frame_deadline) {
                                                   av_error_text(err)));
   };
 
-  session.input = av.avformat_alloc_context();
+  session.input = avf.avformat_alloc_context();
   session.packet = av.av_packet_alloc();
   if (session.input == nullptr || session.packet == nullptr) throw std::bad_alloc();
   session.input->interrupt_callback = {&Interrupt::callback, &interrupt};
@@ -160,10 +160,10 @@ SessionOutcome RtspsClient::run_session(Deadline first_frame_deadline) {
   const std::string url = fmt::format("rtsp://{}:{}@127.0.0.1:{}{}", k_rtsps_user, url_encode(config_.access_code),
                                       session.relay.port(), k_rtsps_path);
   log_.debug("RTSP: opening {} through the TLS relay", endpoint_);
-  int err = av.avformat_open_input(&session.input, url.c_str(), nullptr, &options);  // frees input on failure
+  int err = avf.avformat_open_input(&session.input, url.c_str(), nullptr, &options);  // frees input on failure
   av.av_dict_free(&options);
   if (err < 0) return failure(err, "opening the RTSP session");
-  if (err = av.avformat_find_stream_info(session.input, nullptr); err < 0) {
+  if (err = avf.avformat_find_stream_info(session.input, nullptr); err < 0) {
     return failure(err, "waiting for the first keyframe");
   }
 
@@ -185,7 +185,7 @@ SessionOutcome RtspsClient::run_session(Deadline first_frame_deadline) {
     interrupt.deadline =
         out.got_frame ? last_frame + seconds_to_duration(config_.stall_timeout_s) : first_frame_deadline;
     interrupt.timed_out = false;
-    err = av.av_read_frame(session.input, session.packet);
+    err = avf.av_read_frame(session.input, session.packet);
     if (err < 0) {
       if (!out.got_frame) return failure(err, "waiting for the first keyframe");
       if (stop_.stop_requested()) return session_failed(Kind::stopped, "stopped");

@@ -5,10 +5,11 @@
 // stream process: about 13 MB of resident memory and a slower start, per
 // printer, even for the port-6000 path, which needs none of it. So only the
 // code that uses them (the RTSPS source, the JPEG-to-H.264 encoder, the
-// simulator) dlopen()s them, on first use, and calls them through this table.
+// simulator) dlopen()s them, on first use, and calls them through these
+// tables.
 //
 // The static build (CMake option BAMBU_STATIC, issue 18) links a minimal
-// FFmpeg into the binary instead: the same table, filled with the linked
+// FFmpeg into the binary instead: the same tables, filled with the linked
 // functions (libav_static.cpp instead of libav_dlopen.cpp), so no caller
 // changes. Pages of that code an MJPEG stream never calls are never read
 // in, so its resident memory stays as low as the dynamic build's.

@@ -35,10 +35,11 @@ class Remuxer;
 /// camera's mean frame interval. While that interval is under a quarter of
 /// `interval_s`, k_jitter_factor times its mean deviation (the camera's
 /// jitter) is added to the prediction, so keyframes stay at most
-/// `interval_s` apart (plus k_slack_s of timer noise). At slower rates, where keying a frame early
-/// would double the keyframes, the next frame may come up to
-/// k_late_fraction of a frame interval past `interval_s` before the current
-/// one is made a keyframe. Times are the JPEGs' arrival times.
+/// `interval_s` apart (plus k_slack_s of timer noise). At slower rates,
+/// where keying a frame early would double the keyframes, the next frame
+/// may come up to k_late_fraction of a frame interval past `interval_s`
+/// before the current one is made a keyframe. Times are the JPEGs' arrival
+/// times.
 class KeyframeClock {
  public:
   /// Timer noise (seconds) allowed when predicting the next frame, so that a

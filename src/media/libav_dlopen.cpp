@@ -51,15 +51,17 @@ void bind(void* handle, const char* name, Fn& out) {
   out = reinterpret_cast<Fn>(symbol);
 }
 
+// Binds table member `name` to its symbol in the library named `library`
+// (a handle of the loader below).
+#define BAMBU_BIND(library, name) bind(library, #name, l.name);
+
 Libav load() {
   // Named as BAMBU_LIBAV_FUNCTIONS names each function's library.
   void* util = open_library(k_avutil);
   void* codec = open_library(k_avcodec);
   void* swscale = open_library(k_swscale);
   Libav l{};
-#define BAMBU_BIND(library, name) bind(library, #name, l.name);
   BAMBU_LIBAV_FUNCTIONS(BAMBU_BIND)
-#undef BAMBU_BIND
   return l;
 }
 
@@ -67,11 +69,11 @@ LibavFormat load_format() {
   libav();  // libavformat needs libavcodec and libavutil, of the same build
   void* format = open_library(k_avformat);
   LibavFormat l{};
-#define BAMBU_BIND(library, name) bind(library, #name, l.name);
   BAMBU_LIBAV_FORMAT_FUNCTIONS(BAMBU_BIND)
-#undef BAMBU_BIND
   return l;
 }
+
+#undef BAMBU_BIND
 
 }  // namespace
 

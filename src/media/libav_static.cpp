@@ -6,25 +6,31 @@
 
 namespace bambu {
 
-const Libav& libav() {
-  static const Libav table = [] {
-    Libav l{};
+namespace {
+
 #define BAMBU_LINKED(library, name) l.name = &::name;
-    BAMBU_LIBAV_FUNCTIONS(BAMBU_LINKED)
+Libav linked() {
+  Libav l{};
+  BAMBU_LIBAV_FUNCTIONS(BAMBU_LINKED)
+  return l;
+}
+
+LibavFormat linked_format() {
+  LibavFormat l{};
+  BAMBU_LIBAV_FORMAT_FUNCTIONS(BAMBU_LINKED)
+  return l;
+}
 #undef BAMBU_LINKED
-    return l;
-  }();
+
+}  // namespace
+
+const Libav& libav() {
+  static const Libav table = linked();
   return table;
 }
 
 const LibavFormat& libav_format() {
-  static const LibavFormat table = [] {
-    LibavFormat l{};
-#define BAMBU_LINKED(library, name) l.name = &::name;
-    BAMBU_LIBAV_FORMAT_FUNCTIONS(BAMBU_LINKED)
-#undef BAMBU_LINKED
-    return l;
-  }();
+  static const LibavFormat table = linked_format();
   return table;
 }
 

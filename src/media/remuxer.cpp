@@ -57,10 +57,11 @@ struct Remuxer::Muxer {
 
   ~Muxer() {
     const Libav& av = libav();
-    if (context != nullptr) libav_format().avformat_free_context(context);
+    const LibavFormat& avf = libav_format();  // loaded: open_mpegts() made this
+    if (context != nullptr) avf.avformat_free_context(context);
     if (io != nullptr) {
       av.av_free(io->buffer);
-      libav_format().avio_context_free(&io);
+      avf.avio_context_free(&io);
     }
     av.av_packet_free(&packet);
   }

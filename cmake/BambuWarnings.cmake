@@ -7,7 +7,12 @@ target_compile_options(bambu_warnings INTERFACE
   $<$<BOOL:${BAMBU_WERROR}>:-Werror>)
 
 add_library(bambu_sanitizers INTERFACE)
-if(BAMBU_SANITIZE)
+if(BAMBU_FUZZ)
+  # Coverage for libFuzzer in every library; the fuzzers link -fsanitize=fuzzer.
+  target_compile_options(bambu_sanitizers INTERFACE
+    -fsanitize=address,undefined,fuzzer-no-link -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_link_options(bambu_sanitizers INTERFACE -fsanitize=address,undefined)
+elseif(BAMBU_SANITIZE)
   target_compile_options(bambu_sanitizers INTERFACE
     -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
   target_link_options(bambu_sanitizers INTERFACE -fsanitize=address,undefined)

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "fuzz_inputs.h"
+#include "core/rfc3339.h"
 #include "heartbeat/heartbeat.h"
 #include "status/stream_health.h"
 

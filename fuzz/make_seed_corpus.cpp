@@ -22,6 +22,8 @@
 #include <fmt/format.h>
 
 #include "fuzz_inputs.h"
+#include "core/atomic_file.h"
+#include "core/rfc3339.h"
 #include "heartbeat/heartbeat.h"
 #include "protocol/frame_parser.h"
 #include "status/stream_health.h"

@@ -13,7 +13,7 @@ extern "C" {
 #include <thread>
 
 #include "core/log.h"
-#include "heartbeat/stream_status.h"
+#include "pipeline/stream_status.h"
 #include "media/empty_pes.h"
 #include "media/encoding_sink.h"
 #include "media/h264.h"

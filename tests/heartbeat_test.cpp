@@ -13,6 +13,8 @@
 #include <thread>
 
 #include "core/errors.h"
+#include "core/atomic_file.h"
+#include "core/rfc3339.h"
 #include "heartbeat/heartbeat.h"
 #include "support/temp_dir.h"
 

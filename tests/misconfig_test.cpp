@@ -15,7 +15,7 @@
 #include "protocol/file_tunnel.h"
 #include "simulator/simulator.h"
 #include "stream/camera_client.h"
-#include "stream/source.h"
+#include "stream/source_probe.h"
 #include "support/ports.h"
 
 using namespace bambu;

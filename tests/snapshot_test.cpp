@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <thread>
 
+#include "core/atomic_file.h"
 #include "heartbeat/heartbeat.h"
 #include "media/h264_encoder.h"
 #include "media/keyframe_jpeg.h"

@@ -4,7 +4,7 @@
 
 #include "core/errors.h"
 #include "stream/rtsps_client.h"
-#include "stream/source.h"
+#include "stream/source_probe.h"
 #include "support/ports.h"
 
 using namespace bambu;

@@ -76,9 +76,11 @@ TEST_CASE("option --check: parsed like a stream, validated the same way, with th
   CleanEnv env;
   auto c = stream({"--check", "--host", "192.0.2.10", "--access-code", "12345678"});
   CHECK(c.check);
-  CHECK(c.requested_source == SourceChoice::automatic);
-  CHECK(stream({"--check", "--host", "h", "--access-code", "12345678", "--source", "JPEG"}).requested_source ==
-        SourceChoice::jpeg);
+  CHECK(c.source == SourceChoice::automatic);
+  CHECK(c.source_basis == SourceBasis::probe);
+  auto given = stream({"--check", "--host", "h", "--access-code", "12345678", "--source", "JPEG"});
+  CHECK(given.source == SourceChoice::jpeg);
+  CHECK(given.source_basis == SourceBasis::given);
   CHECK_FALSE(stream({"--host", "h", "--access-code", "12345678"}).check);
   CHECK_THAT(usage_error({"--check", "--host", "h"}), Catch::StartsWith("no access code given"));
   CHECK_THAT(usage_error({"--check", "--access-code", "12345678"}), Catch::StartsWith("no printer given"));
@@ -99,4 +101,35 @@ TEST_CASE("option --check: what it reports for each way of choosing the source")
   CHECK(describe({"--check", "--host", "::1", "--access-code", "12345678", "--source", "jpeg", "--serial",
                   "00M00A000000001"}) == "[::1]:6000, source jpeg (TLS, JPEG frames), as given");
   CHECK(describe({"--check", "--demo"}) == "--demo: the built-in printer simulator, source jpeg");
+}
+
+TEST_CASE("option --check: names only the option that decided the source, as the run decides it") {
+  CleanEnv env;
+  struct Case {
+    std::vector<const char*> args;
+    SourceChoice source;
+    const char* report;
+  };
+  const std::vector<Case> cases = {
+      {{"--wallclock-timestamps"}, SourceChoice::rtsps,
+       "127.0.0.1:322, source auto: --wallclock-timestamps means rtsps (RTSP over TLS, H.264)"},
+      {{"--format", "mjpeg"}, SourceChoice::jpeg, "127.0.0.1:6000, source auto: --format mjpeg means jpeg (TLS, JPEG frames)"},
+      {{"--format", "mpegts"}, SourceChoice::automatic,
+       "127.0.0.1, source auto: no --serial, so the camera protocol is probed at run time"},
+      {{"--format", "h264", "--serial", "ZZZ1"}, SourceChoice::automatic,
+       "127.0.0.1, source auto: serial prefix ZZZ is not a known model, so the camera protocol is probed at run time"},
+      {{"--serial", "00M00A000000001", "--wallclock-timestamps"}, SourceChoice::rtsps,
+       "127.0.0.1:322, source auto: serial prefix 00M is model X1/X1C, so rtsps (RTSP over TLS, H.264)"},
+  };
+  for (const Case& c : cases) {
+    std::vector<const char*> check = {"--check", "--host", "127.0.0.1", "--access-code", "12345678"};
+    check.insert(check.end(), c.args.begin(), c.args.end());
+    CAPTURE(c.report);
+    const StreamConfig parsed = stream(check);
+    CHECK(describe_check(parsed) == c.report);
+    // The run takes the same decision: the same command line without --check.
+    check.erase(check.begin());
+    CHECK(stream(check).source == c.source);
+    CHECK(parsed.source == c.source);
+  }
 }

@@ -367,6 +367,14 @@ TEST_CASE("option --check: exit 0 without contacting the printer, one line on st
   CHECK(sim.wait_for_exit(k_wait) == 0);
 }
 
+TEST_CASE("option --check: --wallclock-timestamps alone is named as what chose rtsps, no other option") {
+  auto c = run({"--check", "--host", "127.0.0.1", "--access-code", k_code, "--wallclock-timestamps"});
+  REQUIRE(c.wait_for_exit(k_wait) == 0);
+  CHECK(c.stdout_size() == 0);
+  CHECK(c.stderr_text() == "check: ok: 127.0.0.1:322, source auto: --wallclock-timestamps means rtsps (RTSP over "
+                           "TLS, H.264); nothing was contacted\n");
+}
+
 TEST_CASE("option --check: bad configurations exit 2 with the reason first, -q is silent, the code never shows") {
   TempDir dir("check");
   auto bad = run({"--check", "--host", "192.0.2.10", "--access-code", k_code, "--ca-file",

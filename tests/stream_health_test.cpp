@@ -10,6 +10,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "core/atomic_file.h"
+#include "core/rfc3339.h"
 #include "heartbeat/heartbeat.h"
 #include "status/stream_health.h"
 #include "support/temp_dir.h"

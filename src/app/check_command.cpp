@@ -2,10 +2,10 @@
 
 #include <fmt/format.h>
 
+#include "config/source_choice.h"
 #include "core/log.h"
 #include "protocol/models.h"
-#include "stream/session.h"
-#include "stream/source.h"
+#include "transport/endpoint.h"
 #include "transport/tls.h"
 
 namespace bambu {
@@ -20,29 +20,31 @@ std::string_view protocol_words(CameraProtocol protocol) {
   return "unknown";
 }
 
+CameraProtocol protocol_of(SourceChoice source) {
+  return source == SourceChoice::rtsps ? CameraProtocol::rtsps : CameraProtocol::jpeg;
+}
+
+// The decision resolve_source_offline() recorded, in the user's terms: each
+// basis names only the option that decided it.
 std::string describe_source(const StreamConfig& config) {
-  switch (config.requested_source) {
-    case SourceChoice::jpeg: return fmt::format("source {}, as given", protocol_words(CameraProtocol::jpeg));
-    case SourceChoice::rtsps: return fmt::format("source {}, as given", protocol_words(CameraProtocol::rtsps));
-    case SourceChoice::automatic: break;
+  const std::string words{protocol_words(protocol_of(config.source))};
+  const std::string prefix = config.serial.substr(0, 3);
+  switch (config.source_basis) {
+    case SourceBasis::given: return fmt::format("source {}, as given", words);
+    case SourceBasis::serial_model: {
+      const auto model = model_for_serial(config.serial);
+      return fmt::format("source auto: serial prefix {} is model {}, so {}", prefix,
+                         model ? model->name : "unknown", words);
+    }
+    case SourceBasis::format_mjpeg: return fmt::format("source auto: --format mjpeg means {}", words);
+    case SourceBasis::wallclock_timestamps:
+      return fmt::format("source auto: --wallclock-timestamps means {}", words);
+    case SourceBasis::probe: break;
   }
-  if (!model_for_serial(config.serial) && config.source != SourceChoice::automatic) {
-    return fmt::format("source auto: --format {} means {}", to_string(config.format),
-                       protocol_words(config.source == SourceChoice::rtsps ? CameraProtocol::rtsps
-                                                                           : CameraProtocol::jpeg));
-  }
-  if (config.serial.empty()) {
-    return "source auto: no --serial, so the camera protocol is probed at run time";
-  }
-  std::string prefix = config.serial.substr(0, 3);
-  auto model = model_for_serial(config.serial);
-  if (!model) {
-    return fmt::format("source auto: serial prefix {} is not a known model, so the camera protocol is "
-                       "probed at run time",
-                       prefix);
-  }
-  return fmt::format("source auto: serial prefix {} is model {}, so {}", prefix, model->name,
-                     protocol_words(model->protocol));
+  if (config.serial.empty()) return "source auto: no --serial, so the camera protocol is probed at run time";
+  return fmt::format("source auto: serial prefix {} is not a known model, so the camera protocol is probed at "
+                     "run time",
+                     prefix);
 }
 
 }  // namespace
@@ -50,7 +52,7 @@ std::string describe_source(const StreamConfig& config) {
 std::string describe_check(const StreamConfig& config) {
   if (config.demo) return "--demo: the built-in printer simulator, source jpeg";
   // When the protocol is probed at run time, so is the port: name the host only.
-  bool probed = config.requested_source == SourceChoice::automatic && !model_for_serial(config.serial);
+  const bool probed = config.source_basis == SourceBasis::probe;
   std::string where = probed || config.port == 0 ? config.host : format_endpoint(config.host, config.port);
   return fmt::format("{}, {}", where, describe_source(config));
 }

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "cli/config.h"
+#include "config/stream_config.h"
 #include "core/errors.h"
 
 namespace bambu {

@@ -22,7 +22,7 @@
 #include "simulator/simulator.h"
 #include "stream/camera_client.h"
 #include "stream/rtsps_client.h"
-#include "stream/source.h"
+#include "stream/source_probe.h"
 #include "transport/socket.h"
 
 namespace bambu {

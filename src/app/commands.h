@@ -1,7 +1,8 @@
 // The program's commands, run by main() after parsing.
 #pragma once
 
-#include "cli/config.h"
+#include "config/stream_config.h"
+#include "simulator/simulate_config.h"
 #include "core/errors.h"
 #include "core/stop_flag.h"
 

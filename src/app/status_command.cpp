@@ -10,7 +10,7 @@
 #include "status/printers.h"
 #include "status/status_server.h"
 #include "status/stream_health.h"
-#include "stream/camera_client.h"
+#include "transport/endpoint.h"
 
 namespace bambu {
 

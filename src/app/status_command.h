@@ -2,7 +2,7 @@
 // (for scripts and Docker's HEALTHCHECK) or served over HTTP (--listen).
 #pragma once
 
-#include "cli/status_config.h"
+#include "status/status_config.h"
 #include "core/errors.h"
 #include "core/stop_flag.h"
 

@@ -14,7 +14,7 @@
 #include "core/log.h"
 #include "protocol/login.h"
 #include "protocol/models.h"
-#include "stream/source.h"
+#include "config/source_choice.h"
 
 namespace bambu {
 
@@ -438,7 +438,6 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   if (!stream.snapshot_path.empty()) stream.snapshot_path = std::filesystem::absolute(stream.snapshot_path).string();
   stream.log_level = verbosity(verbose, quiet);
   stream.source = sources.at(source);
-  stream.requested_source = stream.source;
   stream.format = formats.at(format);
   if (!fingerprint.empty()) {
     stream.tls.fingerprint = parse_fingerprint(fingerprint);

@@ -6,8 +6,9 @@
 #include <string_view>
 #include <variant>
 
-#include "cli/config.h"
-#include "cli/status_config.h"
+#include "config/stream_config.h"
+#include "simulator/simulate_config.h"
+#include "status/status_config.h"
 #include "core/errors.h"
 
 namespace bambu {

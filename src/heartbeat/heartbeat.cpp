@@ -10,20 +10,12 @@
 
 #include <fmt/format.h>
 
+#include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/rfc3339.h"
 
 namespace bambu {
 
-std::string format_rfc3339(std::chrono::system_clock::time_point t) {
-  using namespace std::chrono;
-  auto ms = duration_cast<milliseconds>(t.time_since_epoch()).count();
-  std::time_t secs = static_cast<std::time_t>(ms / 1000);
-  if (ms % 1000 < 0) --secs;  // times before 1970 round down
-  std::tm tm{};
-  ::gmtime_r(&secs, &tm);
-  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", tm.tm_year + 1900, tm.tm_mon + 1,
-                     tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ((ms % 1000) + 1000) % 1000);
-}
 
 nlohmann::json heartbeat_json(const StatusSnapshot& s) {
   nlohmann::json j;
@@ -62,18 +54,6 @@ nlohmann::json heartbeat_json(const StatusSnapshot& s) {
   return j;
 }
 
-void write_file_atomically(const std::string& path, std::string_view content) {
-  std::string temp = fmt::format("{}.tmp.{}", path, ::getpid());
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) throw std::system_error(errno, std::generic_category(), "cannot write " + temp);
-  int err = write_all_fd(fd, content.data(), content.size());
-  if (::close(fd) != 0 && err == 0) err = errno;
-  if (err == 0 && ::rename(temp.c_str(), path.c_str()) != 0) err = errno;
-  if (err != 0) {
-    ::unlink(temp.c_str());
-    throw std::system_error(err, std::generic_category(), "cannot write " + path);
-  }
-}
 
 // Strings in the heartbeat come from outside (the --host text, errors
 // quoting the printer or libavformat) and may not be UTF-8: such bytes are

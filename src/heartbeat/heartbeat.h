@@ -12,12 +12,9 @@
 #include <thread>
 
 #include "core/log.h"
-#include "heartbeat/stream_status.h"
+#include "pipeline/stream_status.h"
 
 namespace bambu {
-
-/// Formats `t` as RFC 3339 UTC with milliseconds, e.g. "2026-11-21T05:01:40.123Z".
-std::string format_rfc3339(std::chrono::system_clock::time_point t);
 
 /// The heartbeat JSON object of `status`. Fields: state, pid, source, host,
 /// port, started_at, updated_at, last_frame_at (RFC 3339 UTC strings;
@@ -28,12 +25,6 @@ std::string format_rfc3339(std::chrono::system_clock::time_point t);
 /// (RFC 3339, null before the first) and snapshot_age (seconds from
 /// snapshot_at to updated_at, rounded to 0.01; null before the first).
 nlohmann::json heartbeat_json(const StatusSnapshot& status);
-
-/// Replaces the file at `path` with `content`: writes `path`.tmp.<pid>, then
-/// rename(2)s it over `path`. Throws std::system_error (message names the
-/// path) if the directory is not writable or the disk is full; the temporary
-/// file is removed on failure.
-void write_file_atomically(const std::string& path, std::string_view content);
 
 /// Publishes a StreamStatus to a heartbeat file from its own thread: once a
 /// second, at once after every state change (StreamStatus::on_change), and a

@@ -88,7 +88,7 @@ EncodingSink::EncodingSink(const EncoderSettings& settings, OutputFormat format,
   // At the P1/A1 camera's size: the first JPEG then finds it open, and a
   // bad --encoder fails here (another size reopens it at the first JPEG).
   encoder_->prepare(k_camera_width, k_camera_height);
-  status_.set_output(format == OutputFormat::h264 ? "h264" : "mpegts", settings_.encoder);
+  status_.set_output(std::string(to_string(format)), settings_.encoder);
   thread_ = std::thread([this] { run(); });
 }
 

@@ -14,10 +14,10 @@
 
 #include "core/log.h"
 #include "core/stop_flag.h"
-#include "heartbeat/stream_status.h"
+#include "pipeline/stream_status.h"
 #include "media/encoder_settings.h"
 #include "media/output_format.h"
-#include "output/frame_sink.h"
+#include "pipeline/frame_sink.h"
 
 namespace bambu {
 

@@ -14,7 +14,7 @@
 #include "media/h264.h"
 #include "media/output_format.h"
 #include "media/timeline.h"
-#include "output/frame_sink.h"
+#include "pipeline/frame_sink.h"
 
 extern "C" {
 #include <libavutil/rational.h>

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "core/stop_flag.h"
-#include "heartbeat/stream_status.h"
-#include "output/frame_sink.h"
+#include "pipeline/stream_status.h"
+#include "pipeline/frame_sink.h"
 
 namespace bambu {
 

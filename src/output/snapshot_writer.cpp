@@ -1,6 +1,6 @@
 #include "output/snapshot_writer.h"
 
-#include "heartbeat/heartbeat.h"
+#include "core/atomic_file.h"
 
 namespace bambu {
 

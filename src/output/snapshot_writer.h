@@ -14,8 +14,8 @@
 
 #include "core/clock.h"
 #include "core/log.h"
-#include "heartbeat/stream_status.h"
-#include "output/frame_sink.h"
+#include "pipeline/stream_status.h"
+#include "pipeline/frame_sink.h"
 
 namespace bambu {
 

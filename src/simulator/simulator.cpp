@@ -24,7 +24,6 @@
 #include "protocol/login.h"
 #include "simulator/certificate.h"
 #include "simulator/jpeg_maker.h"
-#include "stream/camera_client.h"
 #include "transport/socket.h"
 #include "transport/tls.h"
 

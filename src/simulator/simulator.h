@@ -8,7 +8,7 @@
 #include <memory>
 #include <string>
 
-#include "cli/config.h"
+#include "simulator/simulate_config.h"
 #include "core/log.h"
 #include "core/stop_flag.h"
 

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <memory>
 
+#include "core/bounded_read.h"
 #include "protocol/jpeg.h"
 
 namespace bambu {

@@ -14,7 +14,7 @@
 #include "core/errors.h"
 #include "status/printers.h"
 #include "status/stream_health.h"
-#include "stream/camera_client.h"
+#include "transport/endpoint.h"
 
 namespace bambu {
 

@@ -7,7 +7,7 @@
 #include <memory>
 #include <string>
 
-#include "cli/status_config.h"
+#include "status/status_config.h"
 #include "core/log.h"
 #include "core/stop_flag.h"
 

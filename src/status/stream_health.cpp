@@ -1,16 +1,11 @@
 #include "status/stream_health.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
 #include <fmt/format.h>
 
-#include <cerrno>
 #include <cmath>
-#include <cstring>
-#include <ratio>
-#include <type_traits>
+
+#include "core/bounded_read.h"
+#include "core/rfc3339.h"
 
 namespace bambu {
 
@@ -18,24 +13,7 @@ namespace {
 
 using std::chrono::system_clock;
 
-// Reads `count` decimal digits at text[pos...]; advances pos. -1 if any is not a digit.
-int read_digits(std::string_view text, std::size_t& pos, std::size_t count) {
-  if (pos + count > text.size()) return -1;
-  int value = 0;
-  for (std::size_t i = 0; i < count; ++i) {
-    char c = text[pos + i];
-    if (c < '0' || c > '9') return -1;
-    value = value * 10 + (c - '0');
-  }
-  pos += count;
-  return value;
-}
 
-bool expect(std::string_view text, std::size_t& pos, std::string_view one_of) {
-  if (pos >= text.size() || one_of.find(text[pos]) == std::string_view::npos) return false;
-  ++pos;
-  return true;
-}
 
 // Makes `text` fit on one line of a reason: control characters become
 // spaces, and a long text is cut (a corrupt file may hold anything).
@@ -94,67 +72,6 @@ std::string label_value(const std::string& text) {
 
 }  // namespace
 
-std::optional<system_clock::time_point> parse_rfc3339(std::string_view text) {
-  using namespace std::chrono;
-  std::size_t pos = 0;
-  int y = read_digits(text, pos, 4);
-  if (y < 0 || !expect(text, pos, "-")) return std::nullopt;
-  int mo = read_digits(text, pos, 2);
-  if (mo < 0 || !expect(text, pos, "-")) return std::nullopt;
-  int d = read_digits(text, pos, 2);
-  if (d < 0 || !expect(text, pos, "Tt")) return std::nullopt;
-  int h = read_digits(text, pos, 2);
-  if (h < 0 || !expect(text, pos, ":")) return std::nullopt;
-  int mi = read_digits(text, pos, 2);
-  if (mi < 0 || !expect(text, pos, ":")) return std::nullopt;
-  int s = read_digits(text, pos, 2);
-  if (s < 0 || h > 23 || mi > 59 || s > 59) return std::nullopt;
-
-  microseconds fraction{0};
-  if (pos < text.size() && text[pos] == '.') {
-    ++pos;
-    std::size_t digits = 0;
-    long long us = 0;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      if (digits < 6) us = us * 10 + (text[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return std::nullopt;
-    for (std::size_t i = digits; i < 6; ++i) us *= 10;
-    fraction = microseconds(us);
-  }
-
-  minutes offset{0};
-  if (expect(text, pos, "Zz")) {
-    // UTC
-  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-    int sign = text[pos] == '-' ? -1 : 1;
-    ++pos;
-    int oh = read_digits(text, pos, 2);
-    if (oh < 0 || !expect(text, pos, ":")) return std::nullopt;
-    int om = read_digits(text, pos, 2);
-    if (om < 0 || oh > 23 || om > 59) return std::nullopt;
-    offset = minutes(sign * (oh * 60 + om));
-  } else {
-    return std::nullopt;
-  }
-  if (pos != text.size()) return std::nullopt;
-
-  year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
-  if (!date.ok()) return std::nullopt;
-  // In microseconds, which hold years 0000 to 9999 easily. system_clock
-  // counts 64-bit nanoseconds and holds only 1677 to 2262: converting a time
-  // outside that overflowed (undefined behaviour, found by
-  // fuzz/heartbeat_reader_fuzz), and could wrap a year such as 2610 to a
-  // fresh-looking one.
-  sys_time<microseconds> t = sys_days{date} + hours{h} + minutes{mi} + seconds{s} + fraction - offset;
-  if (t < ceil<microseconds>(system_clock::time_point::min()) ||
-      t > floor<microseconds>(system_clock::time_point::max())) {
-    return std::nullopt;
-  }
-  return time_point_cast<system_clock::duration>(t);
-}
 
 StreamHealth judge_heartbeat(std::string_view text, std::string_view path, double max_age_s,
                              system_clock::time_point now) {
@@ -207,45 +124,6 @@ StreamHealth judge_heartbeat(std::string_view text, std::string_view path, doubl
   return h;
 }
 
-BoundedFile read_bounded_file(const std::string& path, std::size_t limit, std::string_view what) {
-  BoundedFile out;
-  // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0) {
-    out.missing = errno == ENOENT;
-    out.failure = fmt::format("cannot read {} {}: {}", what, path, std::strerror(errno));
-    return out;
-  }
-  struct stat st {};
-  if (::fstat(fd, &st) != 0) {
-    out.failure = fmt::format("cannot read {} {}: {}", what, path, std::strerror(errno));
-  } else if (!S_ISREG(st.st_mode)) {
-    out.failure = fmt::format("{} {} is not a regular file", what, path);
-  } else {
-    out.modified = system_clock::time_point(std::chrono::duration_cast<system_clock::duration>(
-        std::chrono::seconds(st.st_mtim.tv_sec) + std::chrono::nanoseconds(st.st_mtim.tv_nsec)));
-    // One byte more than allowed tells "too large" from "exactly the limit",
-    // whatever st_size says (the file may be replaced while we read).
-    out.bytes.resize(limit + 1);
-    std::size_t got = 0;
-    while (got < out.bytes.size()) {
-      ssize_t n = ::read(fd, out.bytes.data() + got, out.bytes.size() - got);
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        out.failure = fmt::format("cannot read {} {}: {}", what, path, std::strerror(errno));
-        break;
-      }
-      if (n == 0) break;
-      got += static_cast<std::size_t>(n);
-    }
-    out.bytes.resize(got);
-    if (out.failure.empty() && got > limit) {
-      out.failure = fmt::format("{} {} is larger than {} bytes", what, path, limit);
-    }
-  }
-  ::close(fd);
-  return out;
-}
 
 StreamHealth read_stream_health(const std::string& path, double max_age_s, system_clock::time_point now) {
   BoundedFile file = read_bounded_file(path, k_max_heartbeat_bytes, "heartbeat");

@@ -39,14 +39,6 @@ struct StreamHealth {
   static constexpr std::size_t k_max_reason_size = 300;
 };
 
-/// Parses an RFC 3339 timestamp such as "2026-11-21T05:31:27.814Z" (what the
-/// heartbeat writes), also without the fraction, with a lower-case 't'/'z',
-/// or with a "+01:00"-style offset. Fractions are read to the microsecond.
-/// Returns nullopt for anything else, including impossible dates (Feb 30),
-/// leap seconds, and times system_clock (64-bit nanoseconds) cannot hold:
-/// accepted are 1677-09-21T00:12:43.145225Z to 2262-04-11T23:47:16.854775Z.
-std::optional<std::chrono::system_clock::time_point> parse_rfc3339(std::string_view text);
-
 /// Judges heartbeat text (the file's content) at time `now`.
 /// Started iff the text is a JSON object whose "state" is "streaming" and
 /// whose "updated_at" is at most `max_age_s` seconds away from `now` (either
@@ -96,20 +88,5 @@ std::string metrics_text(const StreamHealth& health);
 /// labels after it). `printers` is empty (no label, as above) or as long as
 /// `healths`. Also bambu_stream_snapshot_age_seconds where the heartbeat has it.
 std::string metrics_text(std::span<const StreamHealth> healths, std::span<const std::string> printers);
-
-/// A small file read whole, as read_bounded_file() leaves it.
-struct BoundedFile {
-  std::string bytes;     ///< the content (at most the limit + 1 bytes were read)
-  std::string failure;   ///< one line naming the path; empty if read whole
-  bool missing = false;  ///< the file does not exist (failure is set too)
-  std::chrono::system_clock::time_point modified;  ///< its mtime, when opened
-};
-
-/// Reads the regular file at `path`, at most `limit` bytes (a larger one
-/// fails), without blocking: O_NONBLOCK, and a FIFO or device fails.
-/// `what` names the file in failures ("heartbeat", "snapshot"). One open
-/// descriptor, so a file renamed over `path` meanwhile is read whole, old or
-/// new. Never throws except std::bad_alloc.
-BoundedFile read_bounded_file(const std::string& path, std::size_t limit, std::string_view what);
 
 }  // namespace bambu

@@ -3,12 +3,12 @@
 
 #include <string>
 
-#include "cli/config.h"
+#include "config/stream_config.h"
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/stop_flag.h"
-#include "heartbeat/stream_status.h"
-#include "output/frame_sink.h"
+#include "pipeline/stream_status.h"
+#include "pipeline/frame_sink.h"
 #include "protocol/frame_parser.h"
 #include "stream/session.h"
 #include "transport/tls.h"

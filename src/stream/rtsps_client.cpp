@@ -7,7 +7,7 @@
 
 #include "media/libav.h"
 #include "media/remuxer.h"
-#include "stream/tls_relay.h"
+#include "transport/tls_relay.h"
 
 namespace bambu {
 

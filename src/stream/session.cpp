@@ -17,11 +17,6 @@ constexpr auto k_stable_stream = std::chrono::seconds(10);
 
 }  // namespace
 
-std::string format_endpoint(const std::string& host, std::uint16_t port) {
-  if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
-  return fmt::format("{}:{}", host, port);
-}
-
 // The models that ship with LAN liveview off, for the advice below.
 #define BAMBU_LIVEVIEW_OFF_MODELS "P2S, H2C, X2D, and H2S/H2D from firmware 01.02.00.00"
 

@@ -7,11 +7,12 @@
 #include <string>
 #include <string_view>
 
-#include "cli/config.h"
+#include "config/stream_config.h"
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/stop_flag.h"
-#include "heartbeat/stream_status.h"
+#include "pipeline/stream_status.h"
+#include "transport/endpoint.h"
 #include "transport/tls.h"
 
 namespace bambu {
@@ -43,9 +44,6 @@ inline SessionOutcome session_failed(SessionOutcome::Kind kind, std::string mess
   out.message = std::move(message);
   return out;
 }
-
-/// "host:port", with IPv6 literals in brackets.
-std::string format_endpoint(const std::string& host, std::uint16_t port);
 
 /// What a failure to reach a camera port most likely means, in the words
 /// the first stderr line gives after the cause: one hint per way the port

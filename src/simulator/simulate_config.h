@@ -1,47 +1,13 @@
-// Plain configuration structs filled by the command line and passed down.
+// SimulateConfig: the options of `bambu-stream simulate`, a plain value that
+// the command line fills and the simulator reads.
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string>
 
 #include "core/log.h"
-#include "media/encoder_settings.h"
-#include "media/output_format.h"
-#include "transport/tls.h"
 
 namespace bambu {
-
-/// --source: which camera protocol to speak.
-enum class SourceChoice { automatic, jpeg, rtsps };
-
-/// Options of the stream command (`bambu-stream [options]`).
-struct StreamConfig {
-  std::string host;         ///< printer IP or name (--host / PRINTER_ADDRESS)
-  std::string access_code;  ///< LAN access code; never logged
-  std::string serial;       ///< optional printer serial (--serial / PRINTER_SERIAL)
-  SourceChoice source = SourceChoice::automatic;
-  std::uint16_t port = 0;  ///< 0: the source's default (6000 for jpeg, 322 for rtsps)
-  OutputFormat format = OutputFormat::automatic;
-  bool wallclock_timestamps = false;  ///< rtsps: stamp packets on arrival (--wallclock-timestamps)
-  EncoderSettings encoder;            ///< jpeg source with --format mpegts or h264: the H.264 encoder
-  bool empty_pes = true;              ///< mpegts: an empty PES after each access unit (off: --no-empty-pes)
-  std::string timing_path;            ///< testing: one line per unit written to stdout (--timing)
-  std::uint64_t frames = 0;       ///< stop after this many frames; 0 = never
-  std::string heartbeat_path;     ///< empty: no heartbeat file
-  std::string snapshot_path;      ///< --snapshot: the newest picture as a JPEG file, absolute; empty: none
-  double snapshot_interval_s = 1; ///< --snapshot-interval: seconds between snapshots, at least
-  double start_timeout_s = 15;    ///< seconds to the first frame
-  double stall_timeout_s = 20;    ///< seconds without a frame before reconnecting
-  double retry_for_s = 120;       ///< seconds of reconnecting before exit 5
-  double backoff_initial_s = 1;   ///< first wait before a reconnect
-  double backoff_max_s = 15;      ///< longest wait between reconnects
-  TlsPolicy tls;                  ///< --tls-fingerprint, --ca-file (+ --serial)
-  LogLevel log_level = LogLevel::info;
-  bool demo = false;  ///< stream from the in-process simulator
-  bool check = false;  ///< --check: validate and report, never connect (app/check_command.h)
-  SourceChoice requested_source = SourceChoice::automatic;  ///< --source as given, before resolution
-};
 
 /// Faults the simulator can inject into its first session, for tests.
 enum class SimulatorFault {

@@ -1,4 +1,4 @@
-#include "stream/source.h"
+#include "stream/source_probe.h"
 
 #include <fmt/format.h>
 #include <poll.h>
@@ -8,71 +8,10 @@
 #include <cerrno>
 
 #include "core/errors.h"
-#include "protocol/models.h"
 #include "stream/session.h"
 #include "transport/socket.h"
 
 namespace bambu {
-
-std::string_view to_string(SourceChoice source) {
-  switch (source) {
-    case SourceChoice::jpeg: return "jpeg";
-    case SourceChoice::rtsps: return "rtsps";
-    case SourceChoice::automatic: break;
-  }
-  return "auto";
-}
-
-std::string_view to_string(OutputFormat format) {
-  switch (format) {
-    case OutputFormat::mjpeg: return "mjpeg";
-    case OutputFormat::mpegts: return "mpegts";
-    case OutputFormat::h264: return "h264";
-    case OutputFormat::automatic: break;
-  }
-  return "auto";
-}
-
-void settle_source(StreamConfig& config, SourceChoice source) {
-  config.source = source;
-  const bool video = is_h264(config.format);
-  if (source == SourceChoice::jpeg) {
-    // mpegts and h264: the JPEGs are encoded in-process (media/h264_encoder.h).
-    if (!video) config.format = OutputFormat::mjpeg;
-    if (config.port == 0) config.port = k_jpeg_port;
-  } else {
-    if (config.format == OutputFormat::mjpeg) {
-      throw FatalError(ExitCode::usage,
-                       "--format mjpeg: the RTSPS camera (X1, H2, P2S) sends H.264, and bambu-stream never "
-                       "re-encodes; use --format mpegts or h264 (go2rtc can transcode with its ffmpeg: source)");
-    }
-    if (!video) config.format = OutputFormat::mpegts;
-    if (config.port == 0) config.port = k_rtsps_port;
-  }
-  if (config.wallclock_timestamps && source == SourceChoice::jpeg) {
-    throw FatalError(ExitCode::usage, "--wallclock-timestamps is for the RTSPS camera; MJPEG has no timestamps");
-  }
-}
-
-void resolve_source_offline(StreamConfig& config) {
-  SourceChoice source = config.source;
-  if (source == SourceChoice::automatic) {
-    if (auto model = model_for_serial(config.serial)) {
-      source = model->protocol == CameraProtocol::rtsps ? SourceChoice::rtsps : SourceChoice::jpeg;
-    } else if (config.format == OutputFormat::mjpeg) {
-      source = SourceChoice::jpeg;  // only the port-6000 camera sends JPEGs
-    } else if (config.wallclock_timestamps) {
-      source = SourceChoice::rtsps;
-    }
-  }
-  if (source != SourceChoice::automatic) {
-    settle_source(config, source);
-  } else if (config.port != 0) {
-    throw FatalError(ExitCode::usage,
-                     "--port needs --source jpeg or rtsps (or a --serial): with --source auto the port follows "
-                     "from the source");
-  }
-}
 
 namespace {
 

@@ -1,4 +1,4 @@
-#include "stream/tls_relay.h"
+#include "transport/tls_relay.h"
 
 #include <poll.h>
 #include <sys/socket.h>

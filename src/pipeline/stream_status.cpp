@@ -1,4 +1,4 @@
-#include "heartbeat/stream_status.h"
+#include "pipeline/stream_status.h"
 
 #include <unistd.h>
 

@@ -121,7 +121,7 @@ void frame_seeds(const fs::path& dir) {
 
 // A heartbeat as HeartbeatWriter writes it, updated `age` before fuzz::k_now.
 std::string heartbeat(bambu::StreamState state, std::chrono::milliseconds age, std::string last_error = {}) {
-  bambu::StatusSnapshot s;
+  bambu::StatusReport s;
   s.state = state;
   s.pid = 4242;
   s.source = "jpeg";

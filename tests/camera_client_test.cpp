@@ -122,7 +122,7 @@ TEST_CASE("a payload that is not a whole JPEG is skipped and counted, the stream
   h.client().run_session(Clock::now() + 5s);
   peer.wait();
   CHECK(h.sink.frames() == std::vector{fake_jpeg(100, 1), fake_jpeg(100, 2)});
-  CHECK(h.status.snapshot().skipped == 1);
+  CHECK(h.status.report().skipped == 1);
 }
 
 TEST_CASE("a printer that sends only non-JPEG payloads never counts as streaming: exit 4") {
@@ -140,7 +140,7 @@ TEST_CASE("a printer that sends only non-JPEG payloads never counts as streaming
   CHECK(h.client().run(error) == ExitCode::unreachable);
   CHECK_THAT(error, Catch::Contains("no frame arrived within"));
   CHECK(h.sink.frames().empty());
-  CHECK(h.status.snapshot().skipped >= 5);
+  CHECK(h.status.report().skipped >= 5);
   CHECK(h.status.state() == StreamState::failed);
 }
 
@@ -156,7 +156,7 @@ TEST_CASE("a close right after the login, before any byte: access code rejected,
   CHECK_THAT(error, Catch::StartsWith("access code rejected"));
   CHECK_THAT(error, Catch::Contains("127.0.0.1:"));
   CHECK(h.status.state() == StreamState::failed);
-  CHECK(h.status.snapshot().last_error == error);
+  CHECK(h.status.report().last_error == error);
 }
 
 TEST_CASE("logged in but no frame before the deadline: no_first_frame, exit 4") {
@@ -259,7 +259,7 @@ TEST_CASE("reconnects back off 1x, 2x, 4x up to the maximum, then exit 5 when --
   CHECK(took >= 1s);
   CHECK(took < 2500ms);
   CHECK_THAT(error, Catch::Contains("not regained within --retry-for"));
-  CHECK(h.status.snapshot().reconnects >= 4);
+  CHECK(h.status.report().reconnects >= 4);
   peer.join();
 }
 

@@ -380,14 +380,14 @@ TEST_CASE("EncodingSink: frames in, H.264 out in order, a busy encoder drops the
     // 20 JPEGs at once: far faster than one encode.
     for (const auto& jpeg : jpegs) sink.post(jpeg);
     const auto deadline = Clock::now() + 20s;
-    while (status.snapshot().frames_encoded == 0 && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    while (status.report().frames_encoded == 0 && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
     sink.finish();
     auto good = sink.last_good_unit();
     REQUIRE(good);
     CHECK(*good > before);
     CHECK(sink.error().empty());
   }
-  const auto s = status.snapshot();
+  const auto s = status.report();
   CHECK(s.frames_encoded >= 1);
   CHECK(s.dropped >= 1);
   // Every JPEG posted was encoded, failed to decode, or was dropped.

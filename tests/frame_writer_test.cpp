@@ -69,7 +69,7 @@ TEST_CASE("each frame reaches the fd in exactly one write, in order, byte-exact"
     for (std::uint8_t i = 0; i < 5; ++i) {
       sent.push_back(fake_jpeg(40000 + i * 1000u, i));
       writer.post(sent.back());
-      REQUIRE(wait_for([&] { return status.snapshot().frames == i + 1u; }));  // no drops: one at a time
+      REQUIRE(wait_for([&] { return status.report().frames == i + 1u; }));  // no drops: one at a time
     }
     CHECK(writer.finish(1s));
   }
@@ -80,7 +80,7 @@ TEST_CASE("each frame reaches the fd in exactly one write, in order, byte-exact"
     buf.resize(static_cast<std::size_t>(n));
     CHECK(buf == frame);
   }
-  auto snap = status.snapshot();
+  auto snap = status.report();
   CHECK(snap.bytes == 40000 + 41000 + 42000 + 43000 + 44000);
   CHECK(snap.dropped == 0);
   ::close(fds[0]);
@@ -114,13 +114,13 @@ TEST_CASE("a stalled reader: nothing is written until a whole frame fits, and th
     }
     writer.post(last);
     std::this_thread::sleep_for(50ms);
-    CHECK(status.snapshot().frames == 0);  // no room: not even a part was written
+    CHECK(status.report().frames == 0);  // no room: not even a part was written
     // The reader catches up: the filler, then exactly one whole frame, the newest.
     CHECK(read_exactly(pipe.read, filler) == std::vector<std::uint8_t>(filler, 'x'));
     CHECK(read_exactly(pipe.read, last.size()) == last);
     CHECK(writer.finish(1s));
   }
-  auto snap = status.snapshot();
+  auto snap = status.report();
   CHECK(snap.frames == 1);
   CHECK(snap.dropped == 9);
   CHECK_FALSE(stop.stop_requested());
@@ -137,7 +137,7 @@ TEST_CASE("shutdown with a stalled reader: prompt, and no partial frame is left 
   auto t0 = std::chrono::steady_clock::now();
   CHECK(writer.finish(300ms));  // the frame had not begun: the thread ends at once
   CHECK(std::chrono::steady_clock::now() - t0 < 100ms);
-  CHECK(status.snapshot().dropped == 1);
+  CHECK(status.report().dropped == 1);
   ::close(pipe.write);
   pipe.write = -1;
   CHECK(read_exactly(pipe.read, filler + 70000).size() == filler);  // the filler and nothing else
@@ -156,7 +156,7 @@ TEST_CASE("a non-blocking stdout still gets whole frames (EAGAIN waits)") {
   CHECK(read_exactly(pipe.read, big.size()) == big);
   CHECK(writer.finish(1s));
   CHECK_FALSE(stop.stop_requested());
-  CHECK(status.snapshot().frames == 1);
+  CHECK(status.report().frames == 1);
 }
 
 TEST_CASE("a write error other than EPIPE stops with output_failed and its errno") {
@@ -182,7 +182,7 @@ TEST_CASE("EPIPE from a reader that left requests a clean stop") {
   writer.post(fake_jpeg(100));
   REQUIRE(wait_for([&] { return stop.stop_requested(); }));
   CHECK(stop.reason() == StopReason::consumer_gone);
-  CHECK(status.snapshot().frames == 0);
+  CHECK(status.report().frames == 0);
   writer.post(fake_jpeg(100));  // ignored after the failure
   CHECK(writer.finish(1s));
 }
@@ -196,12 +196,12 @@ TEST_CASE("max_frames: exactly N frames are written, then frames_done") {
   FrameWriter writer(pipe.write, 3, status, stop);
   for (std::uint8_t i = 0; i < 6; ++i) {
     writer.post(fake_jpeg(10, i));
-    wait_for([&] { return status.snapshot().frames > i || stop.stop_requested(); }, 500ms);
+    wait_for([&] { return status.report().frames > i || stop.stop_requested(); }, 500ms);
   }
   REQUIRE(wait_for([&] { return stop.stop_requested(); }));
   CHECK(stop.reason() == StopReason::frames_done);
   CHECK(writer.finish(1s));
-  CHECK(status.snapshot().frames == 3);
+  CHECK(status.report().frames == 3);
   std::vector<std::uint8_t> expected;
   for (std::uint8_t i = 0; i < 3; ++i) {
     auto f = fake_jpeg(10, i);
@@ -227,7 +227,7 @@ TEST_CASE("video backlog: units queue in order, and on overflow output resumes a
     writer.post(unit(1000, 2), false);
     writer.post(unit(1000, 3), false);
     std::this_thread::sleep_for(20ms);
-    CHECK(status.snapshot().dropped == 0);
+    CHECK(status.report().dropped == 0);
     // Then more than k_max_backlog_bytes: the queue is dropped, and so is
     // everything up to the next keyframe (tag 9).
     const std::size_t big = FrameWriter::k_max_backlog_bytes / 4;
@@ -248,7 +248,7 @@ TEST_CASE("video backlog: units queue in order, and on overflow output resumes a
     }());
     CHECK(writer.finish(1s));
   }
-  auto snap = status.snapshot();
+  auto snap = status.report();
   CHECK(snap.frames == 3);
   CHECK(snap.dropped == 7);  // units 2 to 8
 }

@@ -45,7 +45,7 @@ TEST_CASE("RFC 3339 UTC with milliseconds") {
 
 TEST_CASE("the heartbeat object has every documented field") {
   StreamStatus status("jpeg", "192.0.2.5", 6000);
-  auto j = heartbeat_json(status.snapshot());
+  auto j = heartbeat_json(status.report());
   for (const char* key : {"state", "pid", "source", "host", "port", "started_at", "updated_at", "frames", "bytes",
                           "dropped", "skipped", "fps", "last_frame_at", "reconnects", "last_error"}) {
     CHECK(j.contains(key));
@@ -69,7 +69,7 @@ TEST_CASE("counters, fps and errors reach the JSON") {
   status.count_skipped();
   status.count_reconnect();
   status.set_state(StreamState::reconnecting, "stall: no frame for 20 s");
-  auto j = heartbeat_json(status.snapshot());
+  auto j = heartbeat_json(status.report());
   CHECK(j["state"] == "reconnecting");
   CHECK(j["frames"] == 5);
   CHECK(j["bytes"] == 5000);

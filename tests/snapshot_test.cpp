@@ -101,7 +101,7 @@ TEST_CASE("SnapshotWriter: a reader polling the file while it is replaced at 5 f
   int files = 0;
   for (const auto& e : fs::directory_iterator(dir.path)) files += e.is_regular_file() ? 1 : 0;
   CHECK(files == 1);
-  const auto s = status.snapshot();
+  const auto s = status.report();
   CHECK(s.snapshot_path == path.string());
   CHECK(s.snapshot_at.has_value());
   const auto j = bambu::heartbeat_json(s);
@@ -123,7 +123,7 @@ TEST_CASE("SnapshotWriter: at most one snapshot per interval, and none without a
     return std::optional<Bytes>(Bytes(b.begin(), b.end()));
   });
   CHECK_FALSE(fs::exists(path));
-  CHECK(bambu::heartbeat_json(status.snapshot())["snapshot_age"].is_null());
+  CHECK(bambu::heartbeat_json(status.report())["snapshot_age"].is_null());
   const Bytes frame = fake_jpeg(1000, 1);
   int taken = 0;
   const auto start = std::chrono::steady_clock::now();
@@ -191,7 +191,7 @@ TEST_CASE("read_snapshot: 404 without a snapshot, 503 when stale or not a JPEG, 
 
 TEST_CASE("printers: NAME.json files of a folder, temporary files and bad names left out, and labelled metrics") {
   TempDir dir("printers");
-  bambu::StatusSnapshot s;
+  bambu::StatusReport s;
   s.state = bambu::StreamState::streaming;
   s.updated_at = std::chrono::system_clock::now();
   s.frames = 5;

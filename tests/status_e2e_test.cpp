@@ -85,7 +85,7 @@ void make_heartbeat(const fs::path& p, Kind kind) {
     write_text(p, "{\"state\":\"streaming\",\"updated_at\":\"");  // cut short
     return;
   }
-  bambu::StatusSnapshot s;
+  bambu::StatusReport s;
   s.state = kind == Kind::stopped ? bambu::StreamState::stopped : bambu::StreamState::streaming;
   s.pid = 4242;
   s.source = "jpeg";

@@ -29,7 +29,7 @@ const system_clock::time_point k_now{std::chrono::seconds(1795239090)};
 
 // A heartbeat as HeartbeatWriter writes it (same code), `age` before k_now.
 nlohmann::json heartbeat(StreamState state, std::chrono::milliseconds age, std::string last_error = {}) {
-  StatusSnapshot s;
+  StatusReport s;
   s.state = state;
   s.pid = 4242;
   s.source = "jpeg";
@@ -289,7 +289,7 @@ TEST_CASE("reading files: the writer's own file, atomically replaced, reads as s
   auto path = (dir.path / "hb.json").string();
   StreamStatus status("jpeg", "192.0.2.10", 6000);
   status.set_state(StreamState::streaming);
-  write_file_atomically(path, heartbeat_json(status.snapshot()).dump());
+  write_file_atomically(path, heartbeat_json(status.report()).dump());
   auto h = read_stream_health(path, 5, system_clock::now());
   CHECK(h.started);
   CHECK(h.heartbeat["host"] == "192.0.2.10");

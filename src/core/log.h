@@ -29,8 +29,6 @@ class Logger {
   /// Strings shorter than 4 bytes are ignored: redacting them would mangle
   /// ordinary words, and such codes are not valid anyway.
   void add_secret(std::string secret);
-  /// The most detailed level written.
-  LogLevel level() const { return level_; }
   /// True if lines at `level` are written.
   bool enabled(LogLevel level) const { return level <= level_; }
 

@@ -17,7 +17,7 @@
 namespace bambu {
 
 
-nlohmann::json heartbeat_json(const StatusSnapshot& s) {
+nlohmann::json heartbeat_json(const StatusReport& s) {
   nlohmann::json j;
   j["state"] = to_string(s.state);
   j["pid"] = s.pid;
@@ -59,7 +59,7 @@ nlohmann::json heartbeat_json(const StatusSnapshot& s) {
 // quoting the printer or libavformat) and may not be UTF-8: such bytes are
 // written as U+FFFD instead of making the JSON writer throw.
 std::string HeartbeatWriter::heartbeat_text() const {
-  return heartbeat_json(status_.snapshot()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return heartbeat_json(status_.report()).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 HeartbeatWriter::HeartbeatWriter(std::string path, StreamStatus& status, const Logger& log)

@@ -24,7 +24,7 @@ namespace bambu {
 /// --snapshot file's absolute path, null without --snapshot), snapshot_at
 /// (RFC 3339, null before the first) and snapshot_age (seconds from
 /// snapshot_at to updated_at, rounded to 0.01; null before the first).
-nlohmann::json heartbeat_json(const StatusSnapshot& status);
+nlohmann::json heartbeat_json(const StatusReport& status);
 
 /// Publishes a StreamStatus to a heartbeat file from its own thread: once a
 /// second, at once after every state change (StreamStatus::on_change), and a

@@ -86,7 +86,6 @@ namespace bambu {
   X(format, avformat_new_stream) \
   X(format, avformat_write_header) \
   X(format, av_write_frame) \
-  X(format, av_write_trailer) \
   X(format, avformat_free_context) \
   X(format, avio_alloc_context) \
   X(format, avio_context_free) \

@@ -127,10 +127,10 @@ StreamState StreamStatus::state() const {
   return status_.state;
 }
 
-StatusSnapshot StreamStatus::snapshot() const {
+StatusReport StreamStatus::report() const {
   auto now = std::chrono::steady_clock::now();
   std::lock_guard lock(mutex_);
-  StatusSnapshot copy = status_;
+  StatusReport copy = status_;
   copy.updated_at = std::chrono::system_clock::now();
   std::size_t in_window = 0;
   for (auto it = recent_frames_.rbegin(); it != recent_frames_.rend() && now - *it <= k_fps_window; ++it) {

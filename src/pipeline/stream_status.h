@@ -26,7 +26,7 @@ enum class StreamState {
 std::string_view to_string(StreamState state);
 
 /// A consistent copy of the status at one moment.
-struct StatusSnapshot {
+struct StatusReport {
   StreamState state = StreamState::connecting;
   long pid = 0;
   std::string source;  ///< "jpeg" or "rtsps"
@@ -103,11 +103,11 @@ class StreamStatus {
   StreamState state() const;
   /// A consistent copy of everything, with updated_at = now and fps computed
   /// over the last k_fps_window.
-  StatusSnapshot snapshot() const;
+  StatusReport report() const;
 
  private:
   mutable std::mutex mutex_;
-  StatusSnapshot status_;
+  StatusReport status_;
   std::deque<std::chrono::steady_clock::time_point> recent_frames_;  // within k_fps_window
   std::optional<std::chrono::steady_clock::time_point> first_written_;  // for bitrate_kbps
   double encode_ms_total_ = 0;

@@ -72,7 +72,6 @@ class RtspsClient {
   const Logger& log_;
   const StopFlag& stop_;
   std::string endpoint_;  // "host:port", for messages
-  std::string url_;       // rtsp://bblp:CODE@127.0.0.1:%u/streaming/live/1 (port filled per session)
   std::unique_ptr<Remuxer> remuxer_;
   bool fingerprint_logged_ = false;
 };

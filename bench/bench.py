@@ -9,7 +9,7 @@ Everything runs on this machine, on 127.0.0.1 only, with no network:
     over TLS) feeding bambu-stream and `ffmpeg -rtsp_transport tcp -i
     rtsps://... -c copy -f mpegts -`;
   - scale: 20 bambu-stream processes at 2 fps from one simulator;
-  - encode (issue 14): `--format mpegts` on camera-720p (`simulate
+  - encode: `--format mpegts` on camera-720p (`simulate
     --frames-dir`) against our MJPEG piped into go2rtc's `#video=h264`
     ffmpeg command, at 1 and 5 fps; and under the real go2rtc
     (go2rtc-loopback, 127.0.0.1 only) with tests/support/rtsp_client.py.
@@ -548,7 +548,7 @@ def scale(args, workdir):
     return result
 
 
-# ---------------------------------------------------------------- issue 14: H.264 from the JPEGs
+# ---------------------------------------------------------------- encode: H.264 from the JPEGs
 
 # go2rtc's own template for `ffmpeg:SRC#video=h264`, fed our MJPEG: the anchor.
 ANCHOR_FFMPEG = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-f", "mjpeg", "-i", "-", "-c:v", "libx264",
@@ -965,7 +965,7 @@ def go2rtc_frame_delay(args, workdir):
 
 
 def encode(args, workdir):
-    """Every issue-14 figure."""
+    """Every H.264 (encode) figure."""
     out = {"first": first_bytes(args, workdir), "runs": {}}
     for fps, frames in args.encode_rates:
         out["runs"][fps] = {"ours": [], "anchor": []}
@@ -982,7 +982,7 @@ def encode(args, workdir):
 
 
 def encode_rows(args, e):
-    """The issue-14 rows: (figure, bambu-stream, other, ratio, target, verdict)."""
+    """The H.264 (encode) rows: (figure, bambu-stream, other, ratio, target, verdict)."""
     rows = []
     if not e:
         return rows
@@ -1173,7 +1173,7 @@ def table(args, stream, first, floor, rtsps_results, scale_result, encode_result
           % (", ".join(str(d) for d in drops) or "n/a"))
     if encode_results:
         print()
-        print("H.264 (issue 14): camera-720p (%s) served by `simulate --frames-dir`, %s; the anchor is our "
+        print("H.264: camera-720p (%s) served by `simulate --frames-dir`, %s; the anchor is our "
               "MJPEG piped into `%s`; per rate, medians of %d runs; go2rtc 1.9.14 through go2rtc-loopback, "
               "%d runs each (frame delay: %g s per run, at 5 fps with --jitter %d); ours is bambu-stream "
               "--format mpegts with its defaults."
@@ -1198,7 +1198,7 @@ def main():
     p.add_argument("--quick", action="store_true", help="one short run of each, for CI: checks nothing is broken")
     p.add_argument("--runs", type=int, default=5)
     p.add_argument("--frames-dir", default=os.path.join(ROOT, "..", "shared", "frames", "camera-720p"),
-                   help="the JPEGs for the H.264 figures (issue 14)")
+                   help="the JPEGs for the H.264 figures")
     p.add_argument("--only", default="floor,stream,first,rtsps,scale,encode",
                    help="comma-separated parts to run (for profiling); the others show n/a")
     a = p.parse_args()

@@ -1,5 +1,5 @@
 # Writes bambu-stream(1) from the program's own --help text, so the man page
-# never drifts from the options (issue 16). Run at build time as
+# never drifts from the options. Run at build time as
 #   cmake -DBINARY=... -DOUTPUT=... [-DEMULATOR="timeout ... qemu"] -DVERSION=... -P manpage.cmake
 # EMULATOR is CMAKE_CROSSCOMPILING_EMULATOR, space-separated, in a cross
 # build (it bounds the run with its own timeout); natively the run is bounded

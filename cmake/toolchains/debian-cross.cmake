@@ -1,4 +1,4 @@
-# The common part of the Debian cross toolchains (issue 16), included by
+# The common part of the Debian cross toolchains, included by
 # aarch64-linux-gnu.cmake and arm-linux-gnueabihf.cmake after they set:
 #   BAMBU_CROSS_TRIPLET  the GNU triplet, e.g. aarch64-linux-gnu
 #   BAMBU_QEMU           the qemu user-mode emulator, e.g. qemu-aarch64-static

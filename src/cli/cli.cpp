@@ -10,6 +10,10 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <utility>
 
 #include "core/log.h"
 #include "protocol/login.h"
@@ -34,15 +38,22 @@ namespace {
 
 [[noreturn]] void usage_error(const std::string& message) { throw FatalError(ExitCode::usage, message); }
 
-// Adds -v and -q to `app`; verbosity() turns them into a level after parsing.
-void add_verbosity(CLI::App& app, bool& verbose, bool& quiet) {
-  app.add_flag("-v,--verbose", verbose, "Log more: connection steps, the certificate fingerprint");
-  app.add_flag("-q,--quiet", quiet, "Log errors only");
+// -v and -q as given; log_level() turns them into a level after parsing.
+struct Verbosity {
+  bool verbose = false;
+  bool quiet = false;
+};
+
+// Adds -v and -q to `app`, bound to `flags`. Throws nothing.
+void add_verbosity(CLI::App& app, Verbosity& flags) {
+  app.add_flag("-v,--verbose", flags.verbose, "Log more: connection steps, the certificate fingerprint");
+  app.add_flag("-q,--quiet", flags.quiet, "Log errors only");
 }
 
-LogLevel verbosity(bool verbose, bool quiet) {
-  if (verbose && quiet) usage_error("-v and -q contradict each other");
-  return verbose ? LogLevel::debug : quiet ? LogLevel::error : LogLevel::info;
+// The level that -v and -q ask for. Throws FatalError(usage) if both are given.
+LogLevel log_level(const Verbosity& flags) {
+  if (flags.verbose && flags.quiet) usage_error("-v and -q contradict each other");
+  return flags.verbose ? LogLevel::debug : flags.quiet ? LogLevel::error : LogLevel::info;
 }
 
 std::pair<std::string, std::uint16_t> parse_listen(const std::string& text) {
@@ -204,8 +215,8 @@ std::string read_access_code_file(const std::string& path) {
 
 namespace {
 
-// What --version prints. The static build (issue 18) also names what it
-// contains, since those set its licence.
+// What --version prints. The static build also names what it contains,
+// since those set its licence.
 std::string version_text() {
   std::string text = std::string("bambu-stream ") + BAMBU_VERSION;
 #ifdef BAMBU_STATIC_COMPONENTS
@@ -214,72 +225,133 @@ std::string version_text() {
   return text;
 }
 
-}  // namespace
+// Adds an option bound to `value` that `rule` must accept, its default shown
+// in --help. Throws nothing: every option name is fixed and distinct.
+template <typename T>
+CLI::Option* add_checked_option(CLI::App& app, const std::string& name, T& value, const std::string& description,
+                                CLI::Validator rule) {
+  return app.add_option(name, value, description)->check(std::move(rule))->capture_default_str();
+}
 
-ParsedCommand parse_command_line(int argc, const char* const* argv) {
-  CLI::App app{"Streams a Bambu Lab printer's camera to stdout, for go2rtc, ffplay or Frigate.",
-               "bambu-stream"};
-  app.footer(k_exit_code_help);
-  app.set_version_flag("--version", version_text());
-  app.require_subcommand(0, 1);
-
-  StreamConfig stream;
-  std::string access_code_file, fingerprint;
-  bool verbose = false, quiet = false;
-  const std::map<std::string, SourceChoice> sources{
+// --source's names, for CLI11's check and then the parsed value.
+const std::map<std::string, SourceChoice>& source_names() {
+  static const std::map<std::string, SourceChoice> names{
       {"auto", SourceChoice::automatic}, {"jpeg", SourceChoice::jpeg}, {"rtsps", SourceChoice::rtsps}};
-  const std::map<std::string, OutputFormat> formats{{"auto", OutputFormat::automatic},
-                                                    {"mjpeg", OutputFormat::mjpeg},
-                                                    {"mpegts", OutputFormat::mpegts},
-                                                    {"h264", OutputFormat::h264}};
+  return names;
+}
 
+// --format's names, for CLI11's check and then the parsed value.
+const std::map<std::string, OutputFormat>& format_names() {
+  static const std::map<std::string, OutputFormat> names{{"auto", OutputFormat::automatic},
+                                                         {"mjpeg", OutputFormat::mjpeg},
+                                                         {"mpegts", OutputFormat::mpegts},
+                                                         {"h264", OutputFormat::h264}};
+  return names;
+}
+
+// simulate --fault's names, for CLI11's check and then the parsed value.
+const std::map<std::string, SimulatorFault>& fault_names() {
+  static const std::map<std::string, SimulatorFault> names{{"none", SimulatorFault::none},
+                                                           {"drop-mid-frame", SimulatorFault::drop_mid_frame},
+                                                           {"stall", SimulatorFault::stall},
+                                                           {"oversize", SimulatorFault::oversize},
+                                                           {"non-jpeg", SimulatorFault::non_jpeg},
+                                                           {"undecodable", SimulatorFault::undecodable},
+                                                           {"undecodable-all", SimulatorFault::undecodable_all},
+                                                           {"resize", SimulatorFault::resize},
+                                                           {"tunnel", SimulatorFault::tunnel},
+                                                           {"slots-full", SimulatorFault::slots_full}};
+  return names;
+}
+
+// The stream command's options as CLI11 fills them: the config, and the values
+// that stream_config() checks and converts into it. CLI11 holds references
+// into it, so it stays where it was declared until parsing is over.
+struct StreamOptions {
+  StreamConfig config;
+  std::string access_code_file;
+  std::string fingerprint;
+  std::string source = "auto";
+  std::string format = "auto";
+  bool no_empty_pes = false;
+  Verbosity verbosity;
+  // --access-code itself: its count tells "given" from "not given" (either
+  // on the command line or by PRINTER_ACCESS_CODE).
+  const CLI::Option* access_code = nullptr;
+};
+
+// simulate's options as CLI11 fills them; simulate_config() finishes them.
+struct SimulateOptions {
+  SimulateConfig config;
+  std::string listen = "127.0.0.1:6000";
+  std::string fault = "none";
+  Verbosity verbosity;
+};
+
+// status's options as CLI11 fills them; status_config() finishes them.
+struct StatusOptions {
+  StatusConfig config;
+  std::string listen;
+  Verbosity verbosity;
+};
+
+// Adds the stream command's options that name the printer, its camera and
+// the output format. Throws nothing.
+void add_printer_options(CLI::App& app, StreamOptions& options) {
+  StreamConfig& stream = options.config;
   app.add_option("--host", stream.host, "Printer IP address or name")->envname("PRINTER_ADDRESS");
-  auto* code_opt = app.add_option("--access-code", stream.access_code,
-                                  "The printer's LAN access code (8 characters, shown on its screen)")
-                       ->envname("PRINTER_ACCESS_CODE");
-  app.add_option("--access-code-file", access_code_file,
+  options.access_code = app.add_option("--access-code", stream.access_code,
+                                       "The printer's LAN access code (8 characters, shown on its screen)")
+                            ->envname("PRINTER_ACCESS_CODE");
+  app.add_option("--access-code-file", options.access_code_file,
                  "Read the access code from this file (Docker secrets); wins over --access-code");
   app.add_option("--serial", stream.serial, "Printer serial number (picks the source; the certificate's CN)")
       ->envname("PRINTER_SERIAL");
-  std::string source = "auto", format = "auto";
-  app.add_option("--source", source, "Camera protocol: auto, jpeg (port 6000) or rtsps (port 322)")
+  app.add_option("--source", options.source, "Camera protocol: auto, jpeg (port 6000) or rtsps (port 322)")
       ->envname("PRINTER_SOURCE")
-      ->transform(CLI::IsMember(sources, CLI::ignore_case))
+      ->transform(CLI::IsMember(source_names(), CLI::ignore_case))
       ->capture_default_str();
   app.add_option("--port", stream.port, "Camera port (default: 6000 for jpeg, 322 for rtsps)")
       ->check(CLI::Range(1, 65535));
-  app.add_option("--format", format,
+  app.add_option("--format", options.format,
                  "Output on stdout: mjpeg (jpeg source: raw JPEG sequence), mpegts (rtsps default: MPEG-TS) or "
                  "h264 (rtsps: Annex-B); auto: the source's own")
-      ->transform(CLI::IsMember(formats, CLI::ignore_case))
+      ->transform(CLI::IsMember(format_names(), CLI::ignore_case))
       ->capture_default_str();
   app.add_flag("--wallclock-timestamps", stream.wallclock_timestamps,
                "rtsps: stamp packets on arrival, for firmware whose timestamps do not advance");
-  app.add_option("--encoder", stream.encoder.encoder,
+}
+
+// Adds the stream command's options of the JPEG-to-H.264 encoder and the
+// MPEG-TS muxer. Throws nothing.
+void add_encoder_options(CLI::App& app, StreamOptions& options) {
+  EncoderSettings& encoder = options.config.encoder;
+  app.add_option("--encoder", encoder.encoder,
                  "jpeg source, --format mpegts/h264: the libavcodec H.264 encoder (only libx264 is tested; "
                  "e.g. h264_v4l2m2m on a Raspberry Pi 4)")
       ->envname("BAMBU_ENCODER")
       ->capture_default_str();
-  app.add_option("--bitrate", stream.encoder.bitrate_kbps, "Encoder: cap the H.264 bitrate at KBPS kbit/s (default: none)")
+  app.add_option("--bitrate", encoder.bitrate_kbps, "Encoder: cap the H.264 bitrate at KBPS kbit/s (default: none)")
       ->check(CLI::Range(EncoderSettings::k_min_bitrate_kbps, EncoderSettings::k_max_bitrate_kbps)
                   .description("KBPS in 50..100000"));
-  app.add_option("--quality", stream.encoder.quality,
-                 "Encoder: quality as libx264's CRF (0 best .. 51 smallest), or the encoder's nearest equivalent")
-      ->check(CLI::Range(0, EncoderSettings::k_max_quality).description("CRF in 0..51"))
-      ->capture_default_str();
-  app.add_option("--keyframe-interval", stream.encoder.keyframe_interval_s,
-                 "Encoder: camera seconds between keyframes, at most 2 (late viewers wait at most this)")
-      ->check(seconds_in(0, EncoderSettings::k_max_keyframe_interval_s))
-      ->capture_default_str();
-  app.add_option("--keyframe-burst", stream.encoder.burst_s,
-                 "Encoder: seconds after the start and each reconnect in which every frame is a keyframe, so a "
-                 "viewer that connects meanwhile sees the next frame")
-      ->check(seconds_in(0, 60, true))
-      ->capture_default_str();
-  bool no_empty_pes = false;
-  app.add_flag("--no-empty-pes", no_empty_pes,
+  add_checked_option(app, "--quality", encoder.quality,
+                     "Encoder: quality as libx264's CRF (0 best .. 51 smallest), or the encoder's nearest equivalent",
+                     CLI::Range(0, EncoderSettings::k_max_quality).description("CRF in 0..51"));
+  add_checked_option(app, "--keyframe-interval", encoder.keyframe_interval_s,
+                     "Encoder: camera seconds between keyframes, at most 2 (late viewers wait at most this)",
+                     seconds_in(0, EncoderSettings::k_max_keyframe_interval_s));
+  add_checked_option(app, "--keyframe-burst", encoder.burst_s,
+                     "Encoder: seconds after the start and each reconnect in which every frame is a keyframe, so a "
+                     "viewer that connects meanwhile sees the next frame",
+                     seconds_in(0, 60, true));
+  app.add_flag("--no-empty-pes", options.no_empty_pes,
                "Testing: leave out the empty PES after each MPEG-TS access unit (go2rtc then holds each frame "
                "until the next)");
+}
+
+// Adds the stream command's options of what it writes besides the video:
+// timing lines, the frame limit, the heartbeat and the snapshot. Throws nothing.
+void add_output_options(CLI::App& app, StreamConfig& stream) {
   app.add_option("--timing", stream.timing_path,
                  "Testing: one line per unit written to stdout, 'MONOTONIC_NS BYTES KEYFRAME' (emptied at start)");
   app.add_option("--frames", stream.frames, "Stop after N frames and exit 0 (1 = snapshot)");
@@ -289,64 +361,63 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
                  "Keep the newest picture here as a JPEG file, replaced atomically (status --listen serves it "
                  "as /snapshot.jpg)")
       ->envname("BAMBU_SNAPSHOT");
-  app.add_option("--snapshot-interval", stream.snapshot_interval_s, "Seconds between --snapshot updates, at least")
-      ->check(seconds_in(0.1, 3600, true))
-      ->capture_default_str();
-  app.add_option("--start-timeout", stream.start_timeout_s, "Seconds to wait for the first frame, then exit 4")
-      ->check(seconds_in(0, 3600))
-      ->capture_default_str();
-  app.add_option("--stall-timeout", stream.stall_timeout_s,
-                 "Seconds without a frame before the session is dropped and redialled")
-      ->check(seconds_in(0, 3600))
-      ->capture_default_str();
-  app.add_option("--retry-for", stream.retry_for_s,
-                 "Seconds to keep reconnecting after the stream is lost, then exit 5 (at most a year)")
-      ->check(seconds_in(0, 365 * 86400, true))
-      ->capture_default_str();
-  app.add_option("--tls-fingerprint", fingerprint,
+  add_checked_option(app, "--snapshot-interval", stream.snapshot_interval_s,
+                     "Seconds between --snapshot updates, at least", seconds_in(0.1, 3600, true));
+}
+
+// Adds the stream command's options of the connection: its deadlines and
+// the certificate check. Throws nothing.
+void add_connection_options(CLI::App& app, StreamOptions& options) {
+  StreamConfig& stream = options.config;
+  add_checked_option(app, "--start-timeout", stream.start_timeout_s,
+                     "Seconds to wait for the first frame, then exit 4", seconds_in(0, 3600));
+  add_checked_option(app, "--stall-timeout", stream.stall_timeout_s,
+                     "Seconds without a frame before the session is dropped and redialled", seconds_in(0, 3600));
+  add_checked_option(app, "--retry-for", stream.retry_for_s,
+                     "Seconds to keep reconnecting after the stream is lost, then exit 5 (at most a year)",
+                     seconds_in(0, 365 * 86400, true));
+  app.add_option("--tls-fingerprint", options.fingerprint,
                  "Accept only the certificate with this SHA-256 fingerprint (64 hex digits; -v prints it)");
   app.add_option("--ca-file", stream.tls.ca_file,
                  "Accept only certificates issued by a CA in this PEM file (with --serial: and CN = serial)");
-  app.add_flag("--demo", stream.demo, "Stream from the built-in printer simulator (no printer needed)");
-  app.add_flag("--check", stream.check,
-               "Validate the options and report the camera source, then exit 0 or 2; never connects");
-  add_verbosity(app, verbose, quiet);
+}
 
-  SimulateConfig sim;
-  std::string listen = "127.0.0.1:6000";
-  std::string fault = "none";
-  bool sim_verbose = false, sim_quiet = false;
-  const std::map<std::string, SimulatorFault> faults{{"none", SimulatorFault::none},
-                                                     {"drop-mid-frame", SimulatorFault::drop_mid_frame},
-                                                     {"stall", SimulatorFault::stall},
-                                                     {"oversize", SimulatorFault::oversize},
-                                                     {"non-jpeg", SimulatorFault::non_jpeg},
-                                                     {"undecodable", SimulatorFault::undecodable},
-                                                     {"undecodable-all", SimulatorFault::undecodable_all},
-                                                     {"resize", SimulatorFault::resize},
-                                                     {"tunnel", SimulatorFault::tunnel},
-                                                     {"slots-full", SimulatorFault::slots_full}};
+// Adds the stream command's options (those of `bambu-stream` itself) to
+// `app`, in the order --help lists them. Throws nothing.
+void add_stream_options(CLI::App& app, StreamOptions& options) {
+  add_printer_options(app, options);
+  add_encoder_options(app, options);
+  add_output_options(app, options.config);
+  add_connection_options(app, options);
+  app.add_flag("--demo", options.config.demo, "Stream from the built-in printer simulator (no printer needed)");
+  app.add_flag("--check", options.config.check,
+               "Validate the options and report the camera source, then exit 0 or 2; never connects");
+  add_verbosity(app, options.verbosity);
+}
+
+// Adds the `simulate` subcommand with its options to `app` and returns it.
+// Throws nothing.
+CLI::App* add_simulate_command(CLI::App& app, SimulateOptions& options) {
+  SimulateConfig& sim = options.config;
   auto* simulate = app.add_subcommand("simulate", "Run a fake P1/A1 camera (port-6000 protocol) to test with");
   simulate->footer("Port 0 picks a free port; the address is logged as 'listening on HOST:PORT'.");
-  simulate->add_option("--listen", listen, "Address to listen on, HOST:PORT")->capture_default_str();
+  simulate->add_option("--listen", options.listen, "Address to listen on, HOST:PORT")->capture_default_str();
   simulate->add_option("--access-code", sim.access_code, "The access code clients must send")
       ->envname("PRINTER_ACCESS_CODE")
       ->required();
-  simulate->add_option("--fps", sim.fps, "Frames per second per session (0.01 to 120)")
-      ->check(seconds_in(0.01, 120, true).description("FPS"))
-      ->capture_default_str();
+  add_checked_option(*simulate, "--fps", sim.fps, "Frames per second per session (0.01 to 120)",
+                     seconds_in(0.01, 120, true).description("FPS"));
   simulate->add_option("--serial", sim.serial, "Serial number (the certificate's CN)")->capture_default_str();
   simulate->add_option("--frames", sim.frames, "Exit after sending N frames in all (0: never)");
-  simulate->add_option("--max-sessions", sim.max_sessions,
-                       "Sessions served at once; more get no TLS answer until one ends, like the printer")
-      ->check(CLI::Range(1, 64))
-      ->capture_default_str();
-  simulate->add_option("--fault", fault,
+  add_checked_option(*simulate, "--max-sessions", sim.max_sessions,
+                     "Sessions served at once; more get no TLS answer until one ends, like the printer",
+                     CLI::Range(1, 64));
+  simulate->add_option("--fault", options.fault,
                        "Testing: break the first session: drop-mid-frame, stall, oversize, non-jpeg, undecodable (one JPEG "
                        "that does not decode), undecodable-all (only such from then on), resize (half size from "
                        "then on); or every session: tunnel (port 6000 of an RTSPS model), slots-full (login accepted, "
                        "then silence)")
-      ->transform(CLI::IsMember(faults));
+      ->transform(CLI::IsMember(fault_names()));
   simulate->add_option("--fault-after", sim.fault_after, "Testing: whole frames sent before the fault")
       ->capture_default_str();
   simulate->add_option("--record", sim.record_path, "Testing: write every whole JPEG sent to this file, in order (emptied at start)");
@@ -362,15 +433,17 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
                        "Serve the JPEGs of the .jpg, .jpeg and .mjpeg files of this folder in name order, looping, "
                        "instead of the test pattern (a --record capture works too)")
       ->check(CLI::ExistingDirectory);
-  simulate->add_option("--jitter", sim.jitter_ms,
-                       "Testing: vary each frame interval at random by up to this many ms either way")
-      ->check(CLI::Range(0.0, 10000.0))
-      ->capture_default_str();
-  add_verbosity(*simulate, sim_verbose, sim_quiet);
+  add_checked_option(*simulate, "--jitter", sim.jitter_ms,
+                     "Testing: vary each frame interval at random by up to this many ms either way",
+                     CLI::Range(0.0, 10000.0));
+  add_verbosity(*simulate, options.verbosity);
+  return simulate;
+}
 
-  StatusConfig status_config;
-  std::string status_listen;
-  bool status_verbose = false, status_quiet = false;
+// Adds the `status` subcommand with its options to `app` and returns it.
+// Throws nothing.
+CLI::App* add_status_command(CLI::App& app, StatusOptions& options) {
+  StatusConfig& status = options.config;
   auto* status_cmd =
       app.add_subcommand("status", "Report the stream's health from its heartbeat file (exit 0: streaming)");
   status_cmd->footer(
@@ -381,66 +454,78 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       "\n"
       "stdout carries the JSON only. With --listen: GET /stream_started, /health, /status, /metrics,\n"
       "/snapshot.jpg, and with --heartbeat-dir /printers and /printers/NAME/{stream_started,status,snapshot.jpg,metrics}.");
-  status_cmd
-      ->add_option("--heartbeat", status_config.heartbeat_path, "The heartbeat file bambu-stream --heartbeat writes")
+  status_cmd->add_option("--heartbeat", status.heartbeat_path, "The heartbeat file bambu-stream --heartbeat writes")
       ->envname("BAMBU_HEARTBEAT");
   status_cmd
-      ->add_option("--heartbeat-dir", status_config.heartbeat_dir,
+      ->add_option("--heartbeat-dir", status.heartbeat_dir,
                    "A folder of heartbeats, NAME.json for each printer: the verdict covers them all, served per "
                    "printer under /printers/NAME/")
       ->envname("BAMBU_HEARTBEAT_DIR");
-  status_cmd->add_option("--max-age", status_config.max_age_s,
-                         "Seconds after its updated_at that the heartbeat still counts as fresh")
-      ->check(seconds_in(0, 3600))
-      ->capture_default_str();
-  status_cmd->add_option("--listen", status_listen,
+  add_checked_option(*status_cmd, "--max-age", status.max_age_s,
+                     "Seconds after its updated_at that the heartbeat still counts as fresh", seconds_in(0, 3600));
+  status_cmd->add_option("--listen", options.listen,
                          "Serve HTTP on HOST:PORT instead of printing once (port 0: a free port)");
-  add_verbosity(*status_cmd, status_verbose, status_quiet);
+  add_verbosity(*status_cmd, options.verbosity);
   status_cmd->get_option("--verbose")->description("Log more: every HTTP request");
+  return status_cmd;
+}
 
+// Parses argv into the options that `app` declares. Returns the text to
+// print for --help or --version, else nullopt. Throws FatalError(usage) with
+// CLI11's reason: unexpected arguments named as describe_extras() does, any
+// other message with the access code redacted.
+std::optional<std::string> parse_arguments(CLI::App& app, int argc, const char* const* argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp&) {
-    return ParsedCommand{app.help()};
+    return app.help();
   } catch (const CLI::CallForAllHelp&) {
-    return ParsedCommand{app.help("", CLI::AppFormatMode::All)};
+    return app.help("", CLI::AppFormatMode::All);
   } catch (const CLI::CallForVersion& e) {
-    return ParsedCommand{std::string(e.what()) + "\n"};
+    return std::string(e.what()) + "\n";
   } catch (const CLI::ExtrasError& e) {
     usage_error(describe_extras(e.what()));
   } catch (const CLI::ParseError& e) {
     usage_error(redact_access_codes(e.what(), argc, argv));
   }
+  return std::nullopt;
+}
 
-  if (simulate->parsed()) {
-    sim.log_level = verbosity(sim_verbose, sim_quiet);
-    std::tie(sim.listen_host, sim.listen_port) = parse_listen(listen);
-    sim.fault = faults.at(fault);
-    check_access_code(sim.access_code);
-    return ParsedCommand{sim};
+// The stream's access code: the first line of --access-code-file if given,
+// else --access-code or PRINTER_ACCESS_CODE. Throws FatalError(usage) if the
+// file cannot be read or is empty, if no code is given, or with the reason of
+// printer_access_code_problem().
+std::string stream_access_code(const StreamOptions& options, int argc, const char* const* argv) {
+  std::string code = options.config.access_code;
+  if (!options.access_code_file.empty()) {
+    code = read_access_code_file(options.access_code_file);
+  } else if (options.access_code->count() == 0 || code.empty()) {
+    usage_error("no access code given: set --access-code, --access-code-file or PRINTER_ACCESS_CODE "
+                "(the printer's 8-character LAN access code, shown on its screen in the network or LAN settings)");
   }
+  const std::string given_by = !options.access_code_file.empty()             ? "--access-code-file"
+                               : !access_code_arguments(argc, argv).empty() ? "--access-code"
+                                                                            : "PRINTER_ACCESS_CODE";
+  if (auto problem = printer_access_code_problem(code, given_by)) usage_error(*problem);
+  return code;
+}
 
-  if (status_cmd->parsed()) {
-    status_config.log_level = verbosity(status_verbose, status_quiet);
-    if (status_config.heartbeat_path.empty() && status_config.heartbeat_dir.empty()) {
-      usage_error("no heartbeat file given: set --heartbeat or BAMBU_HEARTBEAT to the file bambu-stream writes "
-                  "(or --heartbeat-dir to a folder of them)");
-    }
-    if (!status_listen.empty()) {
-      status_config.serve = true;
-      std::tie(status_config.listen_host, status_config.listen_port) = parse_listen(status_listen);
-    }
-    return ParsedCommand{status_config};
-  }
-
-  stream.empty_pes = !no_empty_pes;
+// The stream command's parsed options, validated into its StreamConfig, with
+// the source resolved as far as it can be offline. Throws FatalError(usage)
+// at the first problem, in this order: -v with -q, a bad --tls-fingerprint,
+// --demo with --source rtsps, no printer, the access code
+// (stream_access_code()), then a --source/--format conflict
+// (resolve_source_offline()).
+StreamConfig stream_config(const StreamOptions& options, int argc, const char* const* argv) {
+  StreamConfig stream = options.config;
+  stream.empty_pes = !options.no_empty_pes;
   // Absolute: the heartbeat names it for the status server, which runs elsewhere.
   if (!stream.snapshot_path.empty()) stream.snapshot_path = std::filesystem::absolute(stream.snapshot_path).string();
-  stream.log_level = verbosity(verbose, quiet);
-  stream.source = sources.at(source);
-  stream.format = formats.at(format);
-  if (!fingerprint.empty()) {
-    stream.tls.fingerprint = parse_fingerprint(fingerprint);
+  stream.log_level = log_level(options.verbosity);
+  stream.source = source_names().at(options.source);
+  stream.format = format_names().at(options.format);
+  if (!options.fingerprint.empty()) {
+    stream.tls.fingerprint = parse_fingerprint(options.fingerprint);
     if (!stream.tls.fingerprint) {
       usage_error("--tls-fingerprint must be 64 hex digits (the SHA-256 that -v prints; ':' allowed)");
     }
@@ -451,23 +536,66 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       usage_error("--demo runs the built-in simulator, which serves the port-6000 (jpeg) camera only");
     }
     settle_source(stream, SourceChoice::jpeg);
-    return ParsedCommand{stream};
+    return stream;
   }
   if (stream.host.empty()) {
     usage_error("no printer given: set --host or PRINTER_ADDRESS to the printer's IP address (or try --demo)");
   }
-  if (!access_code_file.empty()) {
-    stream.access_code = read_access_code_file(access_code_file);
-  } else if (code_opt->count() == 0 || stream.access_code.empty()) {
-    usage_error("no access code given: set --access-code, --access-code-file or PRINTER_ACCESS_CODE "
-                "(the printer's 8-character LAN access code, shown on its screen in the network or LAN settings)");
-  }
-  const std::string given_by = !access_code_file.empty()                     ? "--access-code-file"
-                               : !access_code_arguments(argc, argv).empty() ? "--access-code"
-                                                                            : "PRINTER_ACCESS_CODE";
-  if (auto problem = printer_access_code_problem(stream.access_code, given_by)) usage_error(*problem);
+  stream.access_code = stream_access_code(options, argc, argv);
   resolve_source_offline(stream);
-  return ParsedCommand{stream};
+  return stream;
+}
+
+// simulate's parsed options, validated into its SimulateConfig. Throws
+// FatalError(usage) at the first problem, in this order: -v with -q, a bad
+// --listen, an access code that the login packet cannot carry.
+SimulateConfig simulate_config(const SimulateOptions& options) {
+  SimulateConfig sim = options.config;
+  sim.log_level = log_level(options.verbosity);
+  std::tie(sim.listen_host, sim.listen_port) = parse_listen(options.listen);
+  sim.fault = fault_names().at(options.fault);
+  check_access_code(sim.access_code);
+  return sim;
+}
+
+// status's parsed options, validated into its StatusConfig. Throws
+// FatalError(usage) at the first problem, in this order: -v with -q, neither
+// --heartbeat nor --heartbeat-dir, a bad --listen.
+StatusConfig status_config(const StatusOptions& options) {
+  StatusConfig status = options.config;
+  status.log_level = log_level(options.verbosity);
+  if (status.heartbeat_path.empty() && status.heartbeat_dir.empty()) {
+    usage_error("no heartbeat file given: set --heartbeat or BAMBU_HEARTBEAT to the file bambu-stream writes "
+                "(or --heartbeat-dir to a folder of them)");
+  }
+  if (!options.listen.empty()) {
+    status.serve = true;
+    std::tie(status.listen_host, status.listen_port) = parse_listen(options.listen);
+  }
+  return status;
+}
+
+}  // namespace
+
+ParsedCommand parse_command_line(int argc, const char* const* argv) {
+  CLI::App app{"Streams a Bambu Lab printer's camera to stdout, for go2rtc, ffplay or Frigate.",
+               "bambu-stream"};
+  app.footer(k_exit_code_help);
+  app.set_version_flag("--version", version_text());
+  app.require_subcommand(0, 1);
+
+  // Declared in this order, which is also the order of --help.
+  StreamOptions stream;
+  add_stream_options(app, stream);
+  SimulateOptions simulate;
+  const CLI::App* simulate_cmd = add_simulate_command(app, simulate);
+  StatusOptions status;
+  const CLI::App* status_cmd = add_status_command(app, status);
+
+  if (auto text = parse_arguments(app, argc, argv)) return ParsedCommand{std::move(*text)};
+  if (simulate_cmd->parsed()) return ParsedCommand{simulate_config(simulate)};
+  if (status_cmd->parsed()) return ParsedCommand{status_config(status)};
+  return ParsedCommand{stream_config(stream, argc, argv)};
 }
 
 }  // namespace bambu

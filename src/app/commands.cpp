@@ -23,6 +23,7 @@
 #include "stream/camera_client.h"
 #include "stream/rtsps_client.h"
 #include "stream/source_probe.h"
+#include "transport/endpoint.h"
 #include "transport/socket.h"
 
 namespace bambu {
@@ -71,6 +72,102 @@ class DemoPrinter {
   std::thread thread_;  // last: started once the rest exists
 };
 
+// --source auto with nothing else to go on: probes the ports (half the
+// start budget per port, so both fit, but at most 3 s each) and settles
+// config's source and port. On failure sets the status and returns the
+// exit code, with `error` set (empty when stopped).
+std::optional<ExitCode> probe_camera(StreamConfig& config, StreamStatus& status, const StopFlag& stop,
+                                     const Logger& log, std::string& error) {
+  const auto per_port =
+      std::min<Clock::duration>(seconds_to_duration(config.start_timeout_s) / 2, std::chrono::seconds(3));
+  status.set_state(StreamState::connecting);
+  std::optional<ExitCode> failed;
+  if (!probe_source(config, per_port, stop, log, error)) {
+    failed = error.empty() ? ExitCode::ok : ExitCode::unreachable;
+    status.set_state(error.empty() ? StreamState::stopped : StreamState::failed, error);
+  }
+  status.set_endpoint(std::string(to_string(config.source)), config.host, config.port);
+  return failed;
+}
+
+// --timing: the file that gets one line per unit written, emptied; an
+// invalid descriptor without the option. Throws FatalError(usage) if it
+// cannot be opened.
+UniqueFd open_timing_file(const std::string& path) {
+  UniqueFd timing;
+  if (path.empty()) return timing;
+  timing.reset(::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
+  if (!timing) throw FatalError(ExitCode::usage, fmt::format("--timing {}: {}", path, std::strerror(errno)));
+  return timing;
+}
+
+// Runs the client of config.source into `sink` until it ends; RTSPS
+// keyframes go to `snapshots` when one is due.
+ExitCode run_camera(const StreamConfig& config, const TlsContext& tls, FrameSink& sink, StreamStatus& status,
+                    std::optional<SnapshotWriter>& snapshots, StopFlag& stop, const Logger& log,
+                    std::string& error) {
+  if (config.source == SourceChoice::rtsps) {
+    RtspsClient client(config, tls, sink, status, log, stop);
+    if (snapshots) {
+      client.set_keyframe_tap([&snapshots](std::span<const std::uint8_t> keyframe) {
+        if (snapshots->due()) snapshots->offer(keyframe);
+      });
+    }
+    return client.run(error);
+  }
+  CameraClient client(config, tls, sink, status, log, stop);
+  return client.run(error);
+}
+
+// The stages of a settled source, wired and run: camera client ->
+// [SnapshotTap] -> [EncodingSink, for the port-6000 JPEGs as H.264] ->
+// FrameWriter -> stdout. Returns the exit code, with `error` set when it
+// is not ok; a failed stdout or encoder turns it into an internal error.
+ExitCode run_pipeline(const StreamConfig& config, const TlsContext& tls, StreamStatus& status,
+                      std::optional<SnapshotWriter>& snapshots, std::optional<HeartbeatWriter>& heartbeat,
+                      StopFlag& stop, const Logger& log, std::string& error) {
+  const bool encode = config.source == SourceChoice::jpeg && is_h264(config.format);
+  std::optional<LibavLogRoute> libav_log;
+  if (encode) libav_log.emplace(log);
+  const UniqueFd timing = open_timing_file(config.timing_path);
+  status.set_output(std::string(to_string(config.format)), "");
+  const Backlog backlog = config.format == OutputFormat::mjpeg ? Backlog::newest_frame : Backlog::until_keyframe;
+  FrameWriter writer(STDOUT_FILENO, config.frames, status, stop, backlog, timing.get());
+  std::optional<EncodingSink> encoder;
+  if (encode) {
+    try {
+      // Opens the encoder now, so that a bad --encoder fails before any
+      // connection and the first JPEG does not wait for it.
+      encoder.emplace(config.encoder, config.format, config.empty_pes, writer, status, log, stop);
+    } catch (const EncoderUnavailable& e) {
+      status.set_state(StreamState::failed, e.what());
+      if (heartbeat) heartbeat->finish();
+      throw FatalError(ExitCode::usage, e.what());
+    }
+  }
+  ExitCode code = ExitCode::ok;
+  try {
+    FrameSink& output = encoder ? static_cast<FrameSink&>(*encoder) : writer;
+    std::optional<SnapshotTap> tap;
+    if (snapshots && config.source == SourceChoice::jpeg) tap.emplace(*snapshots, output);
+    code = run_camera(config, tls, tap ? static_cast<FrameSink&>(*tap) : output, status, snapshots, stop, log, error);
+  } catch (const std::exception& e) {
+    // Exit 1 follows from main(); the heartbeat must not claim we still stream.
+    status.set_state(StreamState::failed, std::string("internal error: ") + e.what());
+    throw;
+  }
+  if (encoder) encoder->finish();
+  writer.finish(k_drain_grace);
+  if (stop.reason() == StopReason::output_failed || stop.reason() == StopReason::encoder_failed) {
+    error = stop.reason() == StopReason::output_failed
+                ? fmt::format("cannot write the video to stdout: {}", std::strerror(writer.error()))
+                : encoder->error();
+    status.set_state(StreamState::failed, error);
+    return ExitCode::internal;
+  }
+  return code;
+}
+
 }  // namespace
 
 ExitCode run_stream(StreamConfig config, StopFlag& stop) {
@@ -89,98 +186,31 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
   StreamStatus status(std::string(to_string(config.source)), config.host, config.port);
   std::optional<HeartbeatWriter> heartbeat;
   if (!config.heartbeat_path.empty()) heartbeat.emplace(config.heartbeat_path, status, log);
-  std::optional<SnapshotWriter> snapshots;  // --snapshot, made once the source is known
 
-  ExitCode code = ExitCode::ok;
   std::string error;
-  if (config.source == SourceChoice::automatic) {
-    // Half the start budget per port, so both fit, but at most 3 s each.
-    const auto per_port = std::min<Clock::duration>(seconds_to_duration(config.start_timeout_s) / 2,
-                                                    std::chrono::seconds(3));
-    status.set_state(StreamState::connecting);
-    if (!probe_source(config, per_port, stop, log, error)) {
-      code = error.empty() ? ExitCode::ok : ExitCode::unreachable;
-      status.set_state(error.empty() ? StreamState::stopped : StreamState::failed, error);
-    }
-    status.set_endpoint(std::string(to_string(config.source)), config.host, config.port);
-  }
-  // --snapshot: the port-6000 JPEGs as they come; the RTSPS keyframes decoded
-  // to JPEG on the writer's thread, only then and only when one is due.
-  if (!config.snapshot_path.empty() && config.source != SourceChoice::automatic) {
-    SnapshotWriter::Converter convert;
-    if (config.source != SourceChoice::jpeg) {
-      convert = [](std::span<const std::uint8_t> keyframe) { return KeyframeJpeg().convert(keyframe); };
-    }
-    snapshots.emplace(config.snapshot_path, config.snapshot_interval_s, status, log, std::move(convert));
-  }
-  if (config.source != SourceChoice::automatic) {
-    // The port-6000 JPEGs as H.264: camera client -> EncodingSink -> writer.
-    const bool encode = config.source == SourceChoice::jpeg && is_h264(config.format);
-    std::optional<LibavLogRoute> libav_log;
-    if (encode) libav_log.emplace(log);
-    UniqueFd timing;
-    if (!config.timing_path.empty()) {
-      timing.reset(::open(config.timing_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0644));
-      if (!timing) throw FatalError(ExitCode::usage, fmt::format("--timing {}: {}", config.timing_path,
-                                                                 std::strerror(errno)));
-    }
-    status.set_output(std::string(to_string(config.format)), "");
-    const Backlog backlog = config.format == OutputFormat::mjpeg ? Backlog::newest_frame : Backlog::until_keyframe;
-    FrameWriter writer(STDOUT_FILENO, config.frames, status, stop, backlog, timing.get());
-    std::optional<EncodingSink> encoder;
-    if (encode) {
-      try {
-        // Opens the encoder now, so that a bad --encoder fails before any
-        // connection and the first JPEG does not wait for it.
-        encoder.emplace(config.encoder, config.format, config.empty_pes, writer, status, log, stop);
-      } catch (const EncoderUnavailable& e) {
-        status.set_state(StreamState::failed, e.what());
-        if (heartbeat) heartbeat->finish();
-        throw FatalError(ExitCode::usage, e.what());
+  std::optional<ExitCode> code;
+  if (config.source == SourceChoice::automatic) code = probe_camera(config, status, stop, log, error);
+  std::optional<SnapshotWriter> snapshots;
+  if (!code) {
+    // --snapshot: the port-6000 JPEGs as they come; the RTSPS keyframes
+    // decoded to JPEG on the writer's thread, only when one is due.
+    if (!config.snapshot_path.empty()) {
+      SnapshotWriter::Converter convert;
+      if (config.source != SourceChoice::jpeg) {
+        convert = [](std::span<const std::uint8_t> keyframe) { return KeyframeJpeg().convert(keyframe); };
       }
+      snapshots.emplace(config.snapshot_path, config.snapshot_interval_s, status, log, std::move(convert));
     }
-    try {
-      FrameSink& output = encoder ? static_cast<FrameSink&>(*encoder) : writer;
-      std::optional<SnapshotTap> tap;
-      if (snapshots && config.source == SourceChoice::jpeg) tap.emplace(*snapshots, output);
-      FrameSink& sink = tap ? static_cast<FrameSink&>(*tap) : output;
-      if (config.source == SourceChoice::rtsps) {
-        RtspsClient client(config, tls, sink, status, log, stop);
-        if (snapshots) {
-          client.set_keyframe_tap([&snapshots](std::span<const std::uint8_t> keyframe) {
-            if (snapshots->due()) snapshots->offer(keyframe);
-          });
-        }
-        code = client.run(error);
-      } else {
-        CameraClient client(config, tls, sink, status, log, stop);
-        code = client.run(error);
-      }
-    } catch (const std::exception& e) {
-      // Exit 1 follows from main(); the heartbeat must not claim we still stream.
-      status.set_state(StreamState::failed, std::string("internal error: ") + e.what());
-      throw;
-    }
-    if (encoder) encoder->finish();
-    writer.finish(k_drain_grace);
-    if (stop.reason() == StopReason::output_failed) {
-      code = ExitCode::internal;
-      error = fmt::format("cannot write the video to stdout: {}", std::strerror(writer.error()));
-      status.set_state(StreamState::failed, error);
-    } else if (stop.reason() == StopReason::encoder_failed) {
-      code = ExitCode::internal;
-      error = encoder->error();
-      status.set_state(StreamState::failed, error);
-    }
+    code = run_pipeline(config, tls, status, snapshots, heartbeat, stop, log, error);
   }
-  if (code != ExitCode::ok) {
+  if (*code != ExitCode::ok) {
     log.error("{}", error);
   } else {
     log.debug("stopped: {}", to_string(stop.reason()));
   }
   if (snapshots) snapshots->finish();
   if (heartbeat) heartbeat->finish();
-  return code;
+  return *code;
 }
 
 ExitCode run_simulate(const SimulateConfig& config, StopFlag& stop) {

@@ -25,11 +25,13 @@ struct ParsedCommand {
 extern const char* const k_exit_code_help;
 
 /// Parses argv (and the environment: PRINTER_ADDRESS, PRINTER_ACCESS_CODE,
-/// PRINTER_SERIAL, PRINTER_SOURCE, BAMBU_HEARTBEAT; the command line wins,
-/// an empty variable counts as unset) and validates the result.
+/// PRINTER_SERIAL, PRINTER_SOURCE, BAMBU_ENCODER, BAMBU_HEARTBEAT,
+/// BAMBU_SNAPSHOT, and for `status` BAMBU_HEARTBEAT_DIR; the command line
+/// wins, an empty variable counts as unset) and validates the result.
 /// Resolves --source and --format as far as possible without the network
-/// (resolve_source_offline(): with --source auto and no known serial,
-/// source stays automatic and port 0, to be probed at run time).
+/// (config/source_choice.h, resolve_source_offline(): with --source auto and
+/// nothing that decides it, source stays automatic and port 0, to be probed
+/// at run time).
 /// Throws FatalError(usage) with a one-line reason on any bad option or
 /// conflicting --source/--format. Never prints anything itself.
 ParsedCommand parse_command_line(int argc, const char* const* argv);

@@ -119,12 +119,7 @@ void HeartbeatWriter::write_once() {
   try {
     write_file_atomically(path_, heartbeat_text());
   } catch (const std::exception& e) {
-    auto now = std::chrono::steady_clock::now();
-    if (last_failure_log_ == std::chrono::steady_clock::time_point{} ||
-        now - last_failure_log_ > std::chrono::minutes(1)) {
-      last_failure_log_ = now;
-      log_.warning("heartbeat: {}", e.what());
-    }
+    if (failure_warning_.pass(Clock::now())) log_.warning("heartbeat: {}", e.what());
   }
 }
 

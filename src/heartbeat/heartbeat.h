@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "core/throttle.h"
 #include "pipeline/stream_status.h"
 
 namespace bambu {
@@ -61,7 +62,7 @@ class HeartbeatWriter {
   std::condition_variable wake_;
   bool poked_ = false;
   bool done_ = false;
-  std::chrono::steady_clock::time_point last_failure_log_{};
+  Throttle failure_warning_{std::chrono::minutes(1)};  // failed rewrites; used by the writing thread only
   std::thread thread_;  // last: starts after the members it uses exist
 };
 

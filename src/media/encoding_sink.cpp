@@ -13,8 +13,6 @@ namespace bambu {
 
 namespace {
 
-// Undecodable JPEGs are reported at most this often.
-constexpr auto k_failure_warning_interval = std::chrono::seconds(10);
 // Frame intervals longer than this (a stalled camera) do not count towards
 // the camera's mean pace.
 constexpr double k_max_step_s = 10;
@@ -96,17 +94,17 @@ EncodingSink::~EncodingSink() { finish(); }
 
 void EncodingSink::post(std::vector<std::uint8_t> jpeg, bool /*keyframe*/) {
   const Clock::time_point arrival = Clock::now();
+  bool new_session = false;
   {
     std::lock_guard lock(mutex_);
-    if (finishing_) return;
-    bool new_session = std::exchange(session_starts_, false);
-    if (pending_) {
-      status_.count_dropped();  // the encoder is still busy with an older one: keep the newest
-      new_session = new_session || pending_->new_session;
-    }
-    pending_ = Pending{std::move(jpeg), arrival, new_session};
+    new_session = std::exchange(session_starts_, false);
   }
-  wake_.notify_one();
+  // The encoder is still busy with an older JPEG: keep the newest, and the
+  // session start that the dropped one may have carried.
+  const auto put = pending_.put(Pending{std::move(jpeg), arrival, new_session}, [](Pending& newer, Pending& older) {
+    newer.new_session = newer.new_session || older.new_session;
+  });
+  if (put == Mailbox<Pending>::Put::replaced) status_.count_dropped();
 }
 
 void EncodingSink::begin_session() {
@@ -125,79 +123,65 @@ std::string EncodingSink::error() const {
 }
 
 void EncodingSink::finish() {
-  {
-    std::lock_guard lock(mutex_);
-    finishing_ = true;
-    if (pending_) status_.count_dropped();
-    pending_.reset();
-  }
-  wake_.notify_one();
+  if (pending_.close()) status_.count_dropped();
   if (thread_.joinable()) thread_.join();
 }
 
 void EncodingSink::run() {
   bool remuxer_session_due = true;  // the Remuxer learns of a session at its first encoded frame
-  for (;;) {
-    Pending frame;
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return finishing_ || pending_.has_value(); });
-      if (finishing_) return;
-      frame = std::move(*pending_);
-      pending_.reset();
-    }
-    if (frame.new_session) {
+  while (std::optional<Pending> frame = pending_.take()) {
+    if (frame->new_session) {
       keyframes_.begin_session();
       remuxer_session_due = true;
     }
     try {
-      const bool keyframe = keyframes_.need_keyframe(frame.arrival);
-      if (!first_arrival_) first_arrival_ = frame.arrival;
-      const std::int64_t pts = std::chrono::duration_cast<std::chrono::microseconds>(frame.arrival - *first_arrival_)
-                                   .count() * Timeline::k_ticks_per_second / 1'000'000;
-      std::vector<H264Encoder::Unit> units;
-      const Clock::time_point started = Clock::now();
-      if (encoder_->encode(frame.jpeg, pts, keyframe, units) == H264Encoder::Result::undecodable) {
-        status_.count_decode_failure();
-        ++failures_since_warning_;
-        if (last_warning_ == Clock::time_point{} || started - last_warning_ >= k_failure_warning_interval) {
-          log_.warning("skipped {} JPEG(s) that did not decode (the last: {} bytes: {})", failures_since_warning_,
-                       frame.jpeg.size(), encoder_->last_decode_error());
-          last_warning_ = started;
-          failures_since_warning_ = 0;
-        }
-        continue;
-      }
-      status_.count_encoded(seconds_between(started, Clock::now()) * 1000);
-      if (encoder_->width() != width_ || encoder_->height() != height_) {
-        if (width_ != 0) log_.info("the camera's pictures are now {}x{}", encoder_->width(), encoder_->height());
-        width_ = encoder_->width();
-        height_ = encoder_->height();
-        status_.set_video("h264", width_, height_);
-      }
-      if (remuxer_session_due) {
-        remuxer_->begin_session(*encoder_->parameters(), AVRational{1, static_cast<int>(Timeline::k_ticks_per_second)});
-        remuxer_session_due = false;
-      }
-      bool any_keyframe = false;
-      for (const auto& unit : units) {
-        remuxer_->add(unit.annexb, std::nullopt, frame.arrival);
-        any_keyframe = any_keyframe || unit.keyframe;
-      }
-      keyframes_.encoded(frame.arrival, any_keyframe);
-      if (keyframes_.mean_step_s() > 0) encoder_->set_pace(1 / keyframes_.mean_step_s());
-      std::lock_guard lock(mutex_);
-      last_good_ = frame.arrival;
+      encode(*frame, remuxer_session_due);
     } catch (const std::exception& e) {
-      std::string why = std::string("H.264 encoder failed: ") + e.what();
       {
         std::lock_guard lock(mutex_);
-        error_ = why;
+        error_ = std::string("H.264 encoder failed: ") + e.what();
       }
       stop_.request_stop(StopReason::encoder_failed);
       return;
     }
   }
+}
+
+void EncodingSink::encode(const Pending& frame, bool& remuxer_session_due) {
+  const bool keyframe = keyframes_.need_keyframe(frame.arrival);
+  if (!first_arrival_) first_arrival_ = frame.arrival;
+  const std::int64_t pts = std::chrono::duration_cast<std::chrono::microseconds>(frame.arrival - *first_arrival_)
+                               .count() * Timeline::k_ticks_per_second / 1'000'000;
+  std::vector<H264Encoder::Unit> units;
+  const Clock::time_point started = Clock::now();
+  if (encoder_->encode(frame.jpeg, pts, keyframe, units) == H264Encoder::Result::undecodable) {
+    status_.count_decode_failure();
+    if (const std::uint64_t skipped = decode_warning_.pass(started)) {
+      log_.warning("skipped {} JPEG(s) that did not decode (the last: {} bytes: {})", skipped, frame.jpeg.size(),
+                   encoder_->last_decode_error());
+    }
+    return;
+  }
+  status_.count_encoded(seconds_between(started, Clock::now()) * 1000);
+  if (encoder_->width() != width_ || encoder_->height() != height_) {
+    if (width_ != 0) log_.info("the camera's pictures are now {}x{}", encoder_->width(), encoder_->height());
+    width_ = encoder_->width();
+    height_ = encoder_->height();
+    status_.set_video("h264", width_, height_);
+  }
+  if (remuxer_session_due) {
+    remuxer_->begin_session(*encoder_->parameters(), AVRational{1, static_cast<int>(Timeline::k_ticks_per_second)});
+    remuxer_session_due = false;
+  }
+  bool any_keyframe = false;
+  for (const auto& unit : units) {
+    remuxer_->add(unit.annexb, std::nullopt, frame.arrival);
+    any_keyframe = any_keyframe || unit.keyframe;
+  }
+  keyframes_.encoded(frame.arrival, any_keyframe);
+  if (keyframes_.mean_step_s() > 0) encoder_->set_pace(1 / keyframes_.mean_step_s());
+  std::lock_guard lock(mutex_);
+  last_good_ = frame.arrival;
 }
 
 }  // namespace bambu

@@ -3,7 +3,6 @@
 // thread, so that decoding and encoding never hold up the TLS read.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -13,11 +12,13 @@
 #include <vector>
 
 #include "core/log.h"
+#include "core/mailbox.h"
 #include "core/stop_flag.h"
-#include "pipeline/stream_status.h"
+#include "core/throttle.h"
 #include "media/encoder_settings.h"
 #include "media/output_format.h"
 #include "pipeline/frame_sink.h"
+#include "pipeline/stream_status.h"
 
 namespace bambu {
 
@@ -132,6 +133,9 @@ class EncodingSink final : public FrameSink {
     bool new_session = false;
   };
   void run();
+  // Encodes and muxes one JPEG on the encoder thread; an undecodable one is
+  // counted and skipped. Throws what the encoder or muxer throws.
+  void encode(const Pending& frame, bool& remuxer_session_due);
 
   const EncoderSettings settings_;
   const OutputFormat format_;
@@ -144,14 +148,12 @@ class EncodingSink final : public FrameSink {
   KeyframeClock keyframes_;
   std::optional<Clock::time_point> first_arrival_;  // pts 0 for the encoder
   int width_ = 0, height_ = 0;                      // of the last picture, for the heartbeat
-  Clock::time_point last_warning_{};
-  std::uint64_t failures_since_warning_ = 0;
+  Throttle decode_warning_{std::chrono::seconds(10)};  // JPEGs that did not decode
+
+  Mailbox<Pending> pending_;  // the JPEG waiting for the encoder thread
 
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::optional<Pending> pending_;  // guarded by mutex_
-  bool session_starts_ = true;      // the next post() begins a session; guarded
-  bool finishing_ = false;          // guarded
+  bool session_starts_ = true;  // the next post() begins a session; guarded by mutex_
   std::optional<Clock::time_point> last_good_;  // guarded
   std::string error_;                            // guarded
   std::jthread format_loader_;  // loads libav_format(); joined at the latest on destruction

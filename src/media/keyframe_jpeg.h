@@ -1,5 +1,5 @@
 // KeyframeJpeg: one H.264 keyframe to one JPEG, for the RTSPS source's
-// --snapshot (issue 15). Runs on SnapshotWriter's thread, never the stream's.
+// --snapshot. Runs on SnapshotWriter's thread, never the stream's.
 #pragma once
 
 #include <cstdint>

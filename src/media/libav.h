@@ -8,7 +8,7 @@
 // simulator) dlopen()s them, on first use, and calls them through these
 // tables.
 //
-// The static build (CMake option BAMBU_STATIC, issue 18) links a minimal
+// The static build (CMake option BAMBU_STATIC) links a minimal
 // FFmpeg into the binary instead: the same tables, filled with the linked
 // functions (libav_static.cpp instead of libav_dlopen.cpp), so no caller
 // changes. Pages of that code an MJPEG stream never calls are never read

@@ -1,4 +1,4 @@
-// libav() and libav_format() of the static build (BAMBU_STATIC, issue 18):
+// libav() and libav_format() of the static build (BAMBU_STATIC):
 // the FFmpeg linked into the binary. Only the functions of
 // BAMBU_LIBAV_FUNCTIONS and BAMBU_LIBAV_FORMAT_FUNCTIONS, and what they
 // reach, are kept by the linker.

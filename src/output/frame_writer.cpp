@@ -249,7 +249,7 @@ void FrameWriter::post(std::vector<std::uint8_t> unit, bool keyframe) {
     if (!(shared_->skip_to_keyframe && !keyframe) && shared_->may_write_inline(unit.size())) {
       // The usual case, a reader that keeps up: write here instead of
       // waking the writer thread, which saves two context switches per
-      // frame (about a third of the CPU per frame; bench/run, issue 6).
+      // frame (about a third of the CPU per frame; measured by bench/run).
       shared_->skip_to_keyframe = false;  // `unit` is a keyframe if it was set
       shared_->writing = true;
       lock.unlock();

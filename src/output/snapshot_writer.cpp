@@ -19,46 +19,34 @@ SnapshotWriter::~SnapshotWriter() { finish(); }
 
 bool SnapshotWriter::due(Clock::time_point now) const {
   std::lock_guard lock(mutex_);
-  return !done_ && !busy_ && (!last_taken_ || now - *last_taken_ >= interval_);
+  return !pending_.closed() && !busy_ && (!last_taken_ || now - *last_taken_ >= interval_);
 }
 
 bool SnapshotWriter::offer(std::span<const std::uint8_t> picture) {
   const Clock::time_point now = Clock::now();
   {
     std::lock_guard lock(mutex_);
-    if (done_ || busy_ || (last_taken_ && now - *last_taken_ < interval_)) return false;
-    pending_.emplace(picture.begin(), picture.end());
+    if (pending_.closed() || busy_ || (last_taken_ && now - *last_taken_ < interval_)) return false;
     busy_ = true;
     last_taken_ = now;
   }
-  wake_.notify_one();
+  // Nothing else waits (busy_ was clear): the copy is stored, or dropped if
+  // finish() came in between.
+  pending_.put(std::vector<std::uint8_t>(picture.begin(), picture.end()));
   return true;
 }
 
 void SnapshotWriter::finish() {
-  {
-    std::lock_guard lock(mutex_);
-    if (done_ && !thread_.joinable()) return;
-    done_ = true;
-  }
-  wake_.notify_one();
+  pending_.close();
   if (thread_.joinable()) thread_.join();
 }
 
 void SnapshotWriter::run() {
-  for (;;) {
-    std::vector<std::uint8_t> picture;
-    {
-      std::unique_lock lock(mutex_);
-      wake_.wait(lock, [this] { return done_ || pending_.has_value(); });
-      if (done_) return;
-      picture = std::move(*pending_);
-      pending_.reset();
-    }
+  while (std::optional<std::vector<std::uint8_t>> picture = pending_.take()) {
     try {
       std::optional<std::vector<std::uint8_t>> jpeg;
       if (convert_) {
-        jpeg = convert_(picture);
+        jpeg = convert_(*picture);
       } else {
         jpeg = std::move(picture);
       }
@@ -67,11 +55,7 @@ void SnapshotWriter::run() {
         status_.count_snapshot();
       }
     } catch (const std::exception& e) {
-      const auto now = Clock::now();
-      if (last_failure_log_ == Clock::time_point{} || now - last_failure_log_ > std::chrono::minutes(1)) {
-        last_failure_log_ = now;
-        log_.warning("snapshot: {}", e.what());
-      }
+      if (failure_warning_.pass(Clock::now())) log_.warning("snapshot: {}", e.what());
     }
     std::lock_guard lock(mutex_);
     busy_ = false;

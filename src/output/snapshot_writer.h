@@ -1,8 +1,7 @@
-// SnapshotWriter: the newest camera picture as a JPEG file (--snapshot, issue 15),
+// SnapshotWriter: the newest camera picture as a JPEG file (--snapshot),
 // for Home Assistant's still image and `status --listen`'s /snapshot.jpg.
 #pragma once
 
-#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <mutex>
@@ -14,6 +13,8 @@
 
 #include "core/clock.h"
 #include "core/log.h"
+#include "core/mailbox.h"
+#include "core/throttle.h"
 #include "pipeline/stream_status.h"
 #include "pipeline/frame_sink.h"
 
@@ -67,13 +68,11 @@ class SnapshotWriter {
   StreamStatus& status_;
   const Logger& log_;
   const Converter convert_;
+  Mailbox<std::vector<std::uint8_t>> pending_;  // the picture waiting for the writer's thread
   mutable std::mutex mutex_;
-  std::condition_variable wake_;
-  std::optional<std::vector<std::uint8_t>> pending_;
-  bool busy_ = false;  // pending_ is set or being written
-  bool done_ = false;
-  std::optional<Clock::time_point> last_taken_;
-  Clock::time_point last_failure_log_{};
+  bool busy_ = false;  // a picture waits in pending_ or is being written; guarded by mutex_
+  std::optional<Clock::time_point> last_taken_;  // guarded by mutex_
+  Throttle failure_warning_{std::chrono::minutes(1)};  // failed writes; the writer thread's only
   std::thread thread_;  // last: starts after the members it uses exist
 };
 

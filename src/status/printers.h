@@ -1,4 +1,4 @@
-// The status server's view of more than one stream (issue 15): the
+// The status server's view of more than one stream: the
 // --snapshot JPEG a heartbeat names, and a folder of heartbeats, one per
 // printer, for a print farm in one container.
 #pragma once

@@ -82,7 +82,8 @@ struct StatusServer::Impl {
     }
   }
 
-  void routes() {
+  // Workers, timeouts, headers and socket options.
+  void configure() {
     server.new_task_queue = [] { return new httplib::ThreadPool(k_worker_threads); };
     server.set_read_timeout(k_io_timeout_s, 0);
     server.set_write_timeout(k_io_timeout_s, 0);
@@ -96,7 +97,10 @@ struct StatusServer::Impl {
       int yes = 1;
       ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
     });
+  }
 
+  // The endpoints (status_server.h lists them).
+  void routes() {
     // BambuP1Streamer's two endpoints, same bodies, so existing Home
     // Assistant sensors keep working.
     server.Get("/stream_started", [this](const httplib::Request&, httplib::Response& res) {
@@ -132,6 +136,11 @@ struct StatusServer::Impl {
                [this](const httplib::Request& req, httplib::Response& res) {
                  answer_printer(req.matches[1].str(), req.matches[2].str(), res);
                });
+  }
+
+  // Readable bodies for errors, a logged 500 for an exception, and a debug
+  // line per request.
+  void error_handlers() {
     // Unknown paths and methods: httplib answers 404 (or 400 for a bad
     // request); give those a readable body.
     server.set_error_handler([](const httplib::Request&, httplib::Response& res) {
@@ -160,7 +169,9 @@ struct StatusServer::Impl {
 
 StatusServer::StatusServer(StatusConfig config, const Logger& log)
     : impl_(std::make_unique<Impl>(std::move(config), log)) {
+  impl_->configure();
   impl_->routes();
+  impl_->error_handlers();
   const auto& c = impl_->config;
   int port = c.listen_port == 0 ? impl_->server.bind_to_any_port(c.listen_host)
                                 : (impl_->server.bind_to_port(c.listen_host, c.listen_port) ? c.listen_port : -1);

@@ -70,6 +70,36 @@ std::string label_value(const std::string& text) {
   return out;
 }
 
+// One Prometheus metric of metrics_text(), from one numeric heartbeat field.
+struct Metric {
+  const char* name;
+  const char* type;
+  const char* help;
+  const char* field;  // heartbeat field; nullptr for "up"
+};
+constexpr Metric k_metrics[] = {
+    {"bambu_stream_up", "gauge", "1 while the heartbeat says streaming and is fresh, else 0.", nullptr},
+    {"bambu_stream_frames_total", "counter", "Frames written to stdout by the current bambu-stream process.",
+     "frames"},
+    {"bambu_stream_reconnects_total", "counter", "Sessions dialled after the first by the current process.",
+     "reconnects"},
+    {"bambu_stream_dropped_frames_total", "counter",
+     "Frames dropped because stdout's reader, or the encoder, was too slow, by the current process.", "dropped"},
+    {"bambu_stream_fps", "gauge", "Frames written per second over the last 10 s.", "fps"},
+    {"bambu_stream_skipped_frames_total", "counter", "Camera payloads skipped because they were not whole JPEGs.",
+     "skipped"},
+    {"bambu_stream_frames_encoded_total", "counter", "JPEGs encoded to H.264 by the current process.",
+     "frames_encoded"},
+    {"bambu_stream_decode_failures_total", "counter", "JPEGs that did not decode, skipped by the encoder.",
+     "decode_failures"},
+    {"bambu_stream_encode_ms_last", "gauge", "Milliseconds the last JPEG took to decode and encode.",
+     "encode_ms_last"},
+    {"bambu_stream_encode_ms_mean", "gauge", "Mean milliseconds per JPEG to decode and encode.", "encode_ms_mean"},
+    {"bambu_stream_bitrate_kbps", "gauge", "Mean kbit/s written to stdout since the first frame.", "bitrate_kbps"},
+    {"bambu_stream_snapshot_age_seconds", "gauge", "Seconds from the last --snapshot to the heartbeat's update.",
+     "snapshot_age"},
+};
+
 }  // namespace
 
 
@@ -124,7 +154,6 @@ StreamHealth judge_heartbeat(std::string_view text, std::string_view path, doubl
   return h;
 }
 
-
 StreamHealth read_stream_health(const std::string& path, double max_age_s, system_clock::time_point now) {
   BoundedFile file = read_bounded_file(path, k_max_heartbeat_bytes, "heartbeat");
   if (file.missing) {
@@ -150,34 +179,6 @@ std::string json_line(const nlohmann::json& j) {
 std::string metrics_text(const StreamHealth& health) { return metrics_text(std::span(&health, 1), {}); }
 
 std::string metrics_text(std::span<const StreamHealth> healths, std::span<const std::string> printers) {
-  struct Metric {
-    const char* name;
-    const char* type;
-    const char* help;
-    const char* field;  // heartbeat field; nullptr for "up"
-  };
-  static constexpr Metric k_metrics[] = {
-      {"bambu_stream_up", "gauge", "1 while the heartbeat says streaming and is fresh, else 0.", nullptr},
-      {"bambu_stream_frames_total", "counter", "Frames written to stdout by the current bambu-stream process.",
-       "frames"},
-      {"bambu_stream_reconnects_total", "counter", "Sessions dialled after the first by the current process.",
-       "reconnects"},
-      {"bambu_stream_dropped_frames_total", "counter",
-       "Frames dropped because stdout's reader, or the encoder, was too slow, by the current process.", "dropped"},
-      {"bambu_stream_fps", "gauge", "Frames written per second over the last 10 s.", "fps"},
-      {"bambu_stream_skipped_frames_total", "counter", "Camera payloads skipped because they were not whole JPEGs.",
-       "skipped"},
-      {"bambu_stream_frames_encoded_total", "counter", "JPEGs encoded to H.264 by the current process.",
-       "frames_encoded"},
-      {"bambu_stream_decode_failures_total", "counter", "JPEGs that did not decode, skipped by the encoder.",
-       "decode_failures"},
-      {"bambu_stream_encode_ms_last", "gauge", "Milliseconds the last JPEG took to decode and encode.",
-       "encode_ms_last"},
-      {"bambu_stream_encode_ms_mean", "gauge", "Mean milliseconds per JPEG to decode and encode.", "encode_ms_mean"},
-      {"bambu_stream_bitrate_kbps", "gauge", "Mean kbit/s written to stdout since the first frame.", "bitrate_kbps"},
-      {"bambu_stream_snapshot_age_seconds", "gauge", "Seconds from the last --snapshot to the heartbeat's update.",
-       "snapshot_age"},
-  };
   // printer="NAME" first, then `more` (no braces when both are empty).
   auto labels_of = [&](std::size_t i, const std::string& more) {
     std::string labels = printers.empty() ? "" : fmt::format("printer=\"{}\"", label_value(printers[i]));

@@ -83,7 +83,7 @@ std::string json_line(const nlohmann::json& j);
 /// codec, encoder} 1 from those string fields, where present. Ends with '\n'.
 std::string metrics_text(const StreamHealth& health);
 
-/// The same for several printers (issue 15): each metric's HELP and TYPE
+/// The same for several printers: each metric's HELP and TYPE
 /// once, then one sample per printer, labelled printer="printers[i]" (info
 /// labels after it). `printers` is empty (no label, as above) or as long as
 /// `healths`. Also bambu_stream_snapshot_age_seconds where the heartbeat has it.

@@ -12,8 +12,6 @@ namespace bambu {
 
 namespace {
 
-// Skipped non-JPEG payloads are reported at most this often.
-constexpr auto k_skip_warning_interval = std::chrono::seconds(10);
 // Time given to close_notify when a session ends.
 constexpr auto k_close_grace = std::chrono::milliseconds(200);
 
@@ -33,7 +31,8 @@ CameraClient::CameraClient(const StreamConfig& config, const TlsContext& tls, Fr
       status_(status),
       log_(log),
       stop_(stop),
-      endpoint_(format_endpoint(config.host, config.port)) {}
+      endpoint_(format_endpoint(config.host, config.port)),
+      stall_timeout_(seconds_to_duration(config.stall_timeout_s)) {}
 
 bool CameraClient::deliver(std::vector<std::uint8_t> payload) {
   if (is_whole_jpeg(payload)) {
@@ -41,28 +40,15 @@ bool CameraClient::deliver(std::vector<std::uint8_t> payload) {
     return true;
   }
   status_.count_skipped();
-  ++skipped_since_warning_;
-  auto now = Clock::now();
-  if (last_skip_warning_ == Clock::time_point{} || now - last_skip_warning_ >= k_skip_warning_interval) {
-    log_.warning("skipped {} frame(s) that were not whole JPEGs (the last: {} bytes, not FF D8 ... FF D9)",
-                 skipped_since_warning_, payload.size());
-    last_skip_warning_ = now;
-    skipped_since_warning_ = 0;
+  if (const std::uint64_t skipped = skip_warning_.pass(Clock::now())) {
+    log_.warning("skipped {} frame(s) that were not whole JPEGs (the last: {} bytes, not FF D8 ... FF D9)", skipped,
+                 payload.size());
   }
   return false;
 }
 
 SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
-  using Kind = SessionOutcome::Kind;
-  SessionOutcome out;
   const auto started = Clock::now();
-  const double budget_s = seconds_between(started, first_frame_deadline);
-  auto fail = [&out](Kind kind, std::string message) {
-    out.kind = kind;
-    out.message = std::move(message);
-    return out;
-  };
-
   Dialled dialled =
       dial_printer(config_, tls_, first_frame_deadline, stop_, log_, k_jpeg_dial_advice, fingerprint_logged_);
   if (!dialled.tls) return dialled.failure;
@@ -71,112 +57,119 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
   // The CLI validated the code, so the packet can always be built.
   auto login = make_login_packet(config_.access_code).value();
   TlsResult sent = tls.write_all(login, first_frame_deadline, stop_);
-  if (sent.status == TlsStatus::stopped) return fail(Kind::stopped, "stopped");
+  if (sent.status == TlsStatus::stopped) return session_failed(SessionOutcome::Kind::stopped, "stopped");
   if (sent.status != TlsStatus::ok) {
-    return fail(Kind::lost, fmt::format("{} dropped the connection before the login: {}", endpoint_, sent.detail));
+    return session_failed(SessionOutcome::Kind::lost,
+                          fmt::format("{} dropped the connection before the login: {}", endpoint_, sent.detail));
   }
   log_.debug("logged in to {}; waiting for frames", endpoint_);
   sink_.begin_session();
-
   parser_.reset();
+  SessionFrames frames(status_, log_, endpoint_, started);
+  return read_frames(tls, first_frame_deadline, frames);
+}
+
+CameraClient::Watchdog CameraClient::watchdog(const SessionFrames& frames, Deadline first_frame_deadline) const {
+  if (!frames.any()) return {first_frame_deadline, false};
+  // From the last frame, or from the last one the sink found good (a JPEG
+  // that decoded) if that is older, but never from before this session's
+  // first frame.
+  Watchdog w{frames.last() + stall_timeout_, false};
+  if (auto good = sink_.last_good_unit(); good && *good < frames.last()) {
+    w.deadline = std::max(*good, frames.first()) + stall_timeout_;
+    w.judged_bad = true;
+  }
+  return w;
+}
+
+SessionOutcome CameraClient::read_frames(TlsStream& tls, Deadline first_frame_deadline, SessionFrames& frames) {
+  const double budget_s = seconds_between(Clock::now(), first_frame_deadline);
   bool received_any = false;
-  Clock::time_point first_frame{}, last_frame{};
-  const auto stall_timeout = seconds_to_duration(config_.stall_timeout_s);
   for (;;) {
-    // The watchdog runs from the last frame, or from the last one the sink
-    // found good (a JPEG that decoded) if that is older, but never from
-    // before this session's first frame.
-    Clock::time_point alive = last_frame;
-    bool judged_bad = false;
-    if (out.got_frame) {
-      if (auto good = sink_.last_good_unit(); good && *good < last_frame) {
-        alive = std::max(*good, first_frame);
-        judged_bad = true;
-      }
-    }
-    Deadline deadline = out.got_frame ? alive + stall_timeout : first_frame_deadline;
-    auto stall = [&] {
-      tls.close(Clock::now() + k_close_grace);
-      return fail(Kind::stalled, judged_bad ? fmt::format("stall: no JPEG from {} decoded for {:g} s", endpoint_,
-                                                          config_.stall_timeout_s)
-                                            : fmt::format("stall: no frame from {} for {:g} s", endpoint_,
-                                                          config_.stall_timeout_s));
-    };
+    const Watchdog w = watchdog(frames, first_frame_deadline);
     // Frames that keep coming but never decode would keep the read below
     // from ever timing out.
-    if (out.got_frame && judged_bad && Clock::now() >= deadline) return stall();
-    TlsResult r = tls.read_some(parser_.window(), deadline, stop_);
-    switch (r.status) {
-      case TlsStatus::ok: break;
-      case TlsStatus::stopped:
-        tls.close(Clock::now() + k_close_grace);
-        return fail(Kind::stopped, "stopped");
-      case TlsStatus::timed_out:
-        if (out.got_frame) return stall();
-        tls.close(Clock::now() + k_close_grace);
-        // A camera whose slots are all taken accepts the login and then
-        // sends nothing until one frees (maziggy/bambuddy issue 2757, in
-        // packet captures; ../shared/docs/port6000-protocol.md).
-        return fail(Kind::no_first_frame,
-                    fmt::format("logged in to {}, but no frame arrived within {:.0f} s: the printer's camera slots "
-                                "are probably taken (it serves about two viewers); close Bambu Studio, Bambu Handy "
-                                "or another stream of this printer, then start again",
-                                endpoint_, budget_s));
-      case TlsStatus::failed:
-        if (!received_any) {
-          // Not a rejection: the printer closes cleanly for a wrong code.
-          return fail(Kind::lost, fmt::format("TLS error from {} after the login: {}", endpoint_, r.detail));
-        }
-        [[fallthrough]];
-      case TlsStatus::closed:
-        if (!received_any) {
-          return fail(Kind::rejected,
+    if (w.judged_bad && Clock::now() >= w.deadline) return stalled(tls, frames, true);
+    TlsResult r = tls.read_some(parser_.window(), w.deadline, stop_);
+    if (r.status == TlsStatus::ok) {
+      received_any = true;
+      if (auto ended = take_frames(tls, r.bytes, frames)) return std::move(*ended);
+      continue;
+    }
+    if (r.status == TlsStatus::timed_out && frames.any()) return stalled(tls, frames, w.judged_bad);
+    return read_failed(tls, r, frames, received_any, budget_s);
+  }
+}
+
+SessionOutcome CameraClient::stalled(TlsStream& tls, const SessionFrames& frames, bool judged_bad) {
+  tls.close(Clock::now() + k_close_grace);
+  return frames.end(SessionOutcome::Kind::stalled,
+                    judged_bad ? fmt::format("stall: no JPEG from {} decoded for {:g} s", endpoint_,
+                                             config_.stall_timeout_s)
+                               : fmt::format("stall: no frame from {} for {:g} s", endpoint_, config_.stall_timeout_s));
+}
+
+SessionOutcome CameraClient::read_failed(TlsStream& tls, const TlsResult& r, const SessionFrames& frames,
+                                         bool received_any, double budget_s) {
+  using Kind = SessionOutcome::Kind;
+  if (r.status == TlsStatus::stopped || r.status == TlsStatus::timed_out) {
+    tls.close(Clock::now() + k_close_grace);
+    if (r.status == TlsStatus::stopped) return frames.end(Kind::stopped, "stopped");
+    // A camera whose slots are all taken accepts the login and then sends
+    // nothing until one frees (maziggy/bambuddy#2757, in packet captures;
+    // ../shared/docs/port6000-protocol.md).
+    return frames.end(Kind::no_first_frame,
+                      fmt::format("logged in to {}, but no frame arrived within {:.0f} s: the printer's camera "
+                                  "slots are probably taken (it serves about two viewers); close Bambu Studio, "
+                                  "Bambu Handy or another stream of this printer, then start again",
+                                  endpoint_, budget_s));
+  }
+  if (!received_any && r.status == TlsStatus::failed) {
+    // Not a rejection: the printer closes cleanly for a wrong code.
+    return frames.end(Kind::lost, fmt::format("TLS error from {} after the login: {}", endpoint_, r.detail));
+  }
+  if (!received_any) {
+    return frames.end(Kind::rejected,
                       fmt::format("access code rejected: {} closed the session right after the login without "
                                   "sending a frame (check the code on the printer's screen)",
                                   endpoint_));
-        }
-        if (parser_.buffered() > 0) {
-          return fail(Kind::lost, fmt::format("connection to {} lost mid-frame ({} of {} bytes): {}", endpoint_,
+  }
+  if (parser_.buffered() > 0) {
+    return frames.end(Kind::lost, fmt::format("connection to {} lost mid-frame ({} of {} bytes): {}", endpoint_,
                                               parser_.buffered(), k_frame_header_size + parser_.header().size,
                                               r.detail));
-        }
-        return fail(Kind::lost, fmt::format("connection to {} lost: {}", endpoint_, r.detail));
-    }
-    received_any = true;
-    const FrameParser::Status parsed = parser_.commit(r.bytes);
-    if (!out.got_frame && parser_.buffered() >= k_frame_header_size && is_file_tunnel_header(parser_.header())) {
-      // The printer's file-transfer tunnel, not a camera: redialling cannot help.
+  }
+  return frames.end(Kind::lost, fmt::format("connection to {} lost: {}", endpoint_, r.detail));
+}
+
+std::optional<SessionOutcome> CameraClient::take_frames(TlsStream& tls, std::size_t bytes, SessionFrames& frames) {
+  const FrameParser::Status parsed = parser_.commit(bytes);
+  if (!frames.any() && parser_.buffered() >= k_frame_header_size && is_file_tunnel_header(parser_.header())) {
+    // The printer's file-transfer tunnel, not a camera: redialling cannot help.
+    tls.close(Clock::now() + k_close_grace);
+    return frames.end(SessionOutcome::Kind::not_camera, not_a_camera_message(config_.host, config_.port));
+  }
+  switch (parsed) {
+    case FrameParser::Status::need_more: break;
+    case FrameParser::Status::corrupt:
       tls.close(Clock::now() + k_close_grace);
-      return fail(Kind::not_camera, not_a_camera_message(config_.host, config_.port));
-    }
-    switch (parsed) {
-      case FrameParser::Status::need_more: break;
-      case FrameParser::Status::corrupt:
-        tls.close(Clock::now() + k_close_grace);
-        return fail(Kind::protocol_error,
-                    fmt::format("protocol error: {} sent a frame size of {} bytes, over the {}-byte limit",
-                                endpoint_, parser_.header().size, k_max_frame_size));
-      case FrameParser::Status::frame: {
-        // Only a whole JPEG is a frame: a printer sending nothing else must
-        // still trip --start-timeout and the stall watchdog.
-        std::vector<std::uint8_t> frame = parser_.take_frame();
-        const auto size = out.got_frame ? std::nullopt : jpeg_size(frame);
-        if (!deliver(std::move(frame))) break;
-        if (!out.got_frame) {
-          out.got_frame = true;
-          if (size && config_.format == OutputFormat::mjpeg) status_.set_video("mjpeg", size->width, size->height);
-          first_frame = Clock::now();
-          if (status_.state() == StreamState::reconnecting) log_.info("stream regained from {}", endpoint_);
-          status_.set_state(StreamState::streaming);
-          log_.debug("streaming from {} (first frame after {:.0f} ms)", endpoint_,
-                     seconds_between(started, Clock::now()) * 1000);
-        }
-        last_frame = Clock::now();
-        out.streamed_for = last_frame - first_frame;
-        break;
+      return frames.end(SessionOutcome::Kind::protocol_error,
+                        fmt::format("protocol error: {} sent a frame size of {} bytes, over the {}-byte limit",
+                                    endpoint_, parser_.header().size, k_max_frame_size));
+    case FrameParser::Status::frame: {
+      // Only a whole JPEG is a frame: a printer sending nothing else must
+      // still trip --start-timeout and the stall watchdog.
+      std::vector<std::uint8_t> frame = parser_.take_frame();
+      const auto size = frames.any() ? std::nullopt : jpeg_size(frame);
+      if (!deliver(std::move(frame))) break;
+      if (size && config_.format == OutputFormat::mjpeg && !frames.any()) {
+        status_.set_video("mjpeg", size->width, size->height);
       }
+      frames.delivered(Clock::now(), "first frame");
+      break;
     }
   }
+  return std::nullopt;
 }
 
 ExitCode CameraClient::run(std::string& error) {

@@ -1,16 +1,19 @@
 // CameraClient: one port-6000 camera stream with stall watchdog and reconnects.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "config/stream_config.h"
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/stop_flag.h"
-#include "pipeline/stream_status.h"
+#include "core/throttle.h"
 #include "pipeline/frame_sink.h"
+#include "pipeline/stream_status.h"
 #include "protocol/frame_parser.h"
 #include "stream/session.h"
+#include "stream/session_frames.h"
 #include "transport/tls.h"
 
 namespace bambu {
@@ -46,8 +49,29 @@ class CameraClient {
   SessionOutcome run_session(Deadline first_frame_deadline);
 
  private:
+  // When the current read gives up: the first-frame deadline, then the
+  // stall watchdog's. `judged_bad`: the sink found the newest frames bad
+  // (undecodable), so the watchdog runs from the last good one.
+  struct Watchdog {
+    Deadline deadline;
+    bool judged_bad;
+  };
+  Watchdog watchdog(const SessionFrames& frames, Deadline first_frame_deadline) const;
+  // Reads and delivers frames until something ends the session.
+  SessionOutcome read_frames(TlsStream& tls, Deadline first_frame_deadline, SessionFrames& frames);
+  // Parses `bytes` newly read into the parser's window and delivers each
+  // whole frame; an outcome if they end the session (the file tunnel, a
+  // corrupt header).
+  std::optional<SessionOutcome> take_frames(TlsStream& tls, std::size_t bytes, SessionFrames& frames);
+  // The outcome of a read that did not return data (stopped, timed out
+  // before the first frame, closed or failed); `budget_s` was the time
+  // given to the first frame.
+  SessionOutcome read_failed(TlsStream& tls, const TlsResult& r, const SessionFrames& frames, bool received_any,
+                             double budget_s);
+  // Closes the session as stalled.
+  SessionOutcome stalled(TlsStream& tls, const SessionFrames& frames, bool judged_bad);
   // Posts `payload` if it is a whole JPEG and returns true; otherwise counts
-  // it as skipped (with a rate-limited warning) and returns false.
+  // it as skipped (with a throttled warning) and returns false.
   bool deliver(std::vector<std::uint8_t> payload);
 
   const StreamConfig& config_;
@@ -57,10 +81,10 @@ class CameraClient {
   const Logger& log_;
   const StopFlag& stop_;
   std::string endpoint_;  // "host:port", for messages
+  Clock::duration stall_timeout_;
   FrameParser parser_;
   bool fingerprint_logged_ = false;
-  Clock::time_point last_skip_warning_{};
-  std::uint64_t skipped_since_warning_ = 0;
+  Throttle skip_warning_{std::chrono::seconds(10)};  // skipped non-JPEG payloads
 };
 
 }  // namespace bambu

@@ -21,9 +21,11 @@ constexpr auto k_teardown_grace = std::chrono::milliseconds(200);
 constexpr const char* k_probesize = "1048576";       // bytes
 constexpr const char* k_analyzeduration = "500000";  // microseconds
 
+}  // namespace
+
 // Bounds every blocking libavformat call: libavformat polls it about every
 // 100 ms (and before each socket wait) and gives up with AVERROR_EXIT on 1.
-struct Interrupt {
+struct RtspsClient::Interrupt {
   const StopFlag* stop = nullptr;
   Deadline deadline{};
   bool timed_out = false;  // the last interruption was the deadline
@@ -43,7 +45,7 @@ struct Interrupt {
 // One session's resources, closed in order: libavformat first (it sends
 // TEARDOWN through the relay, within k_teardown_grace), then the relay
 // (close_notify to the printer).
-struct Session {
+struct RtspsClient::Session {
   Session(std::unique_ptr<TlsStream> tls, std::string endpoint, const Logger& log, const StopFlag& stop)
       : relay(std::move(tls), std::move(endpoint), log) {
     interrupt.stop = &stop;
@@ -63,8 +65,6 @@ struct Session {
   AVFormatContext* input = nullptr;
   AVPacket* packet = nullptr;
 };
-
-}  // namespace
 
 std::string url_encode(std::string_view text) {
   std::string out;
@@ -103,53 +103,30 @@ ExitCode RtspsClient::run(std::string& error) {
 }
 
 SessionOutcome RtspsClient::run_session(Deadline first_frame_deadline) {
-  using Kind = SessionOutcome::Kind;
-  const Libav& av = libav();
-  const LibavFormat& avf = libav_format();
   const auto started = Clock::now();
-  const double budget_s = seconds_between(started, first_frame_deadline);
-
   Dialled dialled = dial_printer(config_, tls_, first_frame_deadline, stop_, log_, k_rtsps_dial_advice,
                                  fingerprint_logged_);
   if (!dialled.tls) return dialled.failure;
   Session session(std::move(dialled.tls), endpoint_, log_, stop_);
-  Interrupt& interrupt = session.interrupt;
-  interrupt.deadline = first_frame_deadline;
+  session.interrupt.deadline = first_frame_deadline;
+  const double budget_s = seconds_between(started, first_frame_deadline);
+  if (int err = open_input(session); err < 0) return open_failed(session, err, "opening the RTSP session", budget_s);
+  if (int err = libav_format().avformat_find_stream_info(session.input, nullptr); err < 0) {
+    return open_failed(session, err, "waiting for the first keyframe", budget_s);
+  }
+  const AVStream* video = nullptr;
+  if (auto failure = find_video(session, video)) return std::move(*failure);
+  remuxer_->begin_session(*video->codecpar, video->time_base);
+  SessionFrames frames(status_, log_, endpoint_, started);
+  return read_packets(session, *video, first_frame_deadline, frames, budget_s);
+}
 
-  // Why a libavformat call failed with `err`, as a session outcome.
-  auto failure = [&](int err, std::string_view doing) {
-    if (stop_.stop_requested()) return session_failed(Kind::stopped, "stopped");
-    if (auto why = session.relay.printer_error()) {
-      return session_failed(Kind::lost, fmt::format("{} while {}", *why, doing));
-    }
-    if (interrupt.timed_out) {
-      return session_failed(Kind::no_first_frame,
-                            fmt::format("connected to {}, but {} took over {:.0f} s", endpoint_, doing, budget_s));
-    }
-    if (err == AVERROR_HTTP_UNAUTHORIZED) {
-      return session_failed(Kind::rejected,
-                            fmt::format("access code rejected: {} answered 401 Unauthorized (check the code on the "
-                                        "printer's screen)",
-                                        endpoint_));
-    }
-    if (err == AVERROR_HTTP_NOT_FOUND) {
-      return session_failed(Kind::protocol_error,
-                            fmt::format("{} has no camera stream at {} (404)", endpoint_, k_rtsps_path));
-    }
-    if (err == AVERROR_INVALIDDATA) {
-      return session_failed(Kind::protocol_error,
-                            fmt::format("{} did not answer as an RTSP camera ({}): is this port 322 of an X1, H2 "
-                                        "or P2S printer?",
-                                        endpoint_, av_error_text(err)));
-    }
-    return session_failed(Kind::lost, fmt::format("RTSP with {} failed while {}: {}", endpoint_, doing,
-                                                  av_error_text(err)));
-  };
-
-  session.input = avf.avformat_alloc_context();
+int RtspsClient::open_input(Session& session) {
+  const Libav& av = libav();
+  session.input = libav_format().avformat_alloc_context();
   session.packet = av.av_packet_alloc();
   if (session.input == nullptr || session.packet == nullptr) throw std::bad_alloc();
-  session.input->interrupt_callback = {&Interrupt::callback, &interrupt};
+  session.input->interrupt_callback = {&Interrupt::callback, &session.interrupt};
   AVDictionary* options = nullptr;
   av.av_dict_set(&options, "rtsp_transport", "tcp", 0);  // RTP interleaved in the RTSP connection
   av.av_dict_set(&options, "allowed_media_types", "video", 0);
@@ -160,64 +137,91 @@ SessionOutcome RtspsClient::run_session(Deadline first_frame_deadline) {
   const std::string url = fmt::format("rtsp://{}:{}@127.0.0.1:{}{}", k_rtsps_user, url_encode(config_.access_code),
                                       session.relay.port(), k_rtsps_path);
   log_.debug("RTSP: opening {} through the TLS relay", endpoint_);
-  int err = avf.avformat_open_input(&session.input, url.c_str(), nullptr, &options);  // frees input on failure
+  // avformat_open_input() frees session.input on failure.
+  const int err = libav_format().avformat_open_input(&session.input, url.c_str(), nullptr, &options);
   av.av_dict_free(&options);
-  if (err < 0) return failure(err, "opening the RTSP session");
-  if (err = avf.avformat_find_stream_info(session.input, nullptr); err < 0) {
-    return failure(err, "waiting for the first keyframe");
-  }
+  return err;
+}
 
-  const AVStream* video = nullptr;
+SessionOutcome RtspsClient::open_failed(const Session& session, int err, std::string_view doing,
+                                        double budget_s) const {
+  using Kind = SessionOutcome::Kind;
+  if (stop_.stop_requested()) return session_failed(Kind::stopped, "stopped");
+  if (auto why = session.relay.printer_error()) {
+    return session_failed(Kind::lost, fmt::format("{} while {}", *why, doing));
+  }
+  if (session.interrupt.timed_out) {
+    return session_failed(Kind::no_first_frame,
+                          fmt::format("connected to {}, but {} took over {:.0f} s", endpoint_, doing, budget_s));
+  }
+  if (err == AVERROR_HTTP_UNAUTHORIZED) {
+    return session_failed(Kind::rejected,
+                          fmt::format("access code rejected: {} answered 401 Unauthorized (check the code on the "
+                                      "printer's screen)",
+                                      endpoint_));
+  }
+  if (err == AVERROR_HTTP_NOT_FOUND) {
+    return session_failed(Kind::protocol_error,
+                          fmt::format("{} has no camera stream at {} (404)", endpoint_, k_rtsps_path));
+  }
+  if (err == AVERROR_INVALIDDATA) {
+    return session_failed(Kind::protocol_error,
+                          fmt::format("{} did not answer as an RTSP camera ({}): is this port 322 of an X1, H2 "
+                                      "or P2S printer?",
+                                      endpoint_, av_error_text(err)));
+  }
+  return session_failed(Kind::lost,
+                        fmt::format("RTSP with {} failed while {}: {}", endpoint_, doing, av_error_text(err)));
+}
+
+std::optional<SessionOutcome> RtspsClient::find_video(const Session& session, const AVStream*& video) const {
   for (unsigned i = 0; i < session.input->nb_streams && video == nullptr; ++i) {
     if (session.input->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) video = session.input->streams[i];
   }
-  if (video == nullptr) return session_failed(Kind::protocol_error, fmt::format("{} offers no video", endpoint_));
-  const AVCodecParameters& parameters = *video->codecpar;
-  if (parameters.codec_id != AV_CODEC_ID_H264) {
-    return session_failed(Kind::protocol_error, fmt::format("{} sends {} video; only H.264 can be remuxed", endpoint_,
-                                                            av.avcodec_get_name(parameters.codec_id)));
+  if (video == nullptr) {
+    return session_failed(SessionOutcome::Kind::protocol_error, fmt::format("{} offers no video", endpoint_));
   }
-  remuxer_->begin_session(parameters, video->time_base);
+  if (video->codecpar->codec_id != AV_CODEC_ID_H264) {
+    return session_failed(SessionOutcome::Kind::protocol_error,
+                          fmt::format("{} sends {} video; only H.264 can be remuxed", endpoint_,
+                                      libav().avcodec_get_name(video->codecpar->codec_id)));
+  }
+  return std::nullopt;
+}
 
-  SessionOutcome out;
-  Clock::time_point first_frame{}, last_frame{};
+SessionOutcome RtspsClient::read_packets(Session& session, const AVStream& video, Deadline first_frame_deadline,
+                                         SessionFrames& frames, double budget_s) {
+  const Libav& av = libav();
+  const AVCodecParameters& parameters = *video.codecpar;
   for (;;) {
-    interrupt.deadline =
-        out.got_frame ? last_frame + seconds_to_duration(config_.stall_timeout_s) : first_frame_deadline;
-    interrupt.timed_out = false;
-    err = avf.av_read_frame(session.input, session.packet);
+    session.interrupt.deadline =
+        frames.any() ? frames.last() + seconds_to_duration(config_.stall_timeout_s) : first_frame_deadline;
+    session.interrupt.timed_out = false;
+    const int err = libav_format().av_read_frame(session.input, session.packet);
     if (err < 0) {
-      if (!out.got_frame) return failure(err, "waiting for the first keyframe");
-      if (stop_.stop_requested()) return session_failed(Kind::stopped, "stopped");
-      out.kind = Kind::lost;
-      if (auto why = session.relay.printer_error()) {
-        out.message = *why;
-      } else if (interrupt.timed_out) {
-        out.kind = Kind::stalled;
-        out.message = fmt::format("stall: no video from {} for {:g} s", endpoint_, config_.stall_timeout_s);
-      } else if (err == AVERROR_EOF) {
-        out.message = fmt::format("{} ended the RTSP session", endpoint_);
-      } else {
-        out.message = fmt::format("RTSP with {} failed: {}", endpoint_, av_error_text(err));
-      }
-      return out;
+      if (!frames.any()) return open_failed(session, err, "waiting for the first keyframe", budget_s);
+      return read_failed(session, err, frames);
     }
     bool posted = false;
-    if (session.packet->stream_index == video->index) posted = remuxer_->add(*session.packet, Clock::now());
+    if (session.packet->stream_index == video.index) posted = remuxer_->add(*session.packet, Clock::now());
     av.av_packet_unref(session.packet);
     if (!posted) continue;
-    last_frame = Clock::now();
-    if (!out.got_frame) {
-      out.got_frame = true;
-      first_frame = last_frame;
-      status_.set_video("h264", parameters.width, parameters.height);
-      if (status_.state() == StreamState::reconnecting) log_.info("stream regained from {}", endpoint_);
-      status_.set_state(StreamState::streaming);
-      log_.debug("streaming from {}: H.264 {}x{} (first keyframe out after {:.0f} ms)", endpoint_,
-                 parameters.width, parameters.height, seconds_between(started, last_frame) * 1000);
-    }
-    out.streamed_for = last_frame - first_frame;
+    if (!frames.any()) status_.set_video("h264", parameters.width, parameters.height);
+    frames.delivered(Clock::now(),
+                     fmt::format("H.264 {}x{}, first keyframe out", parameters.width, parameters.height));
   }
+}
+
+SessionOutcome RtspsClient::read_failed(const Session& session, int err, const SessionFrames& frames) const {
+  using Kind = SessionOutcome::Kind;
+  if (stop_.stop_requested()) return session_failed(Kind::stopped, "stopped");
+  if (auto why = session.relay.printer_error()) return frames.end(Kind::lost, *why);
+  if (session.interrupt.timed_out) {
+    return frames.end(Kind::stalled,
+                      fmt::format("stall: no video from {} for {:g} s", endpoint_, config_.stall_timeout_s));
+  }
+  if (err == AVERROR_EOF) return frames.end(Kind::lost, fmt::format("{} ended the RTSP session", endpoint_));
+  return frames.end(Kind::lost, fmt::format("RTSP with {} failed: {}", endpoint_, av_error_text(err)));
 }
 
 }  // namespace bambu

@@ -6,16 +6,21 @@
 #include <span>
 
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "config/stream_config.h"
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/stop_flag.h"
-#include "pipeline/stream_status.h"
 #include "pipeline/frame_sink.h"
+#include "pipeline/stream_status.h"
 #include "stream/session.h"
+#include "stream/session_frames.h"
 #include "transport/tls.h"
+
+struct AVStream;
 
 namespace bambu {
 
@@ -66,6 +71,23 @@ class RtspsClient {
   void set_keyframe_tap(std::function<void(std::span<const std::uint8_t>)> tap);
 
  private:
+  struct Interrupt;  // bounds each blocking libavformat call
+  struct Session;    // one session's relay and libavformat context, closed in order
+
+  // Sets up session.input and session.packet and opens the RTSP session
+  // through the relay; returns avformat_open_input()'s result.
+  int open_input(Session& session);
+  // Why opening the session, or reading up to its first keyframe, failed
+  // with libav error `err` while `doing` ("opening the RTSP session").
+  SessionOutcome open_failed(const Session& session, int err, std::string_view doing, double budget_s) const;
+  // Finds the H.264 video stream into `video`; an outcome if there is none.
+  std::optional<SessionOutcome> find_video(const Session& session, const AVStream*& video) const;
+  // Reads, remuxes and posts packets until something ends the session.
+  SessionOutcome read_packets(Session& session, const AVStream& video, Deadline first_frame_deadline,
+                              SessionFrames& frames, double budget_s);
+  // Why reading failed with libav error `err` after the first keyframe.
+  SessionOutcome read_failed(const Session& session, int err, const SessionFrames& frames) const;
+
   const StreamConfig& config_;
   const TlsContext& tls_;
   StreamStatus& status_;

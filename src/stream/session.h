@@ -57,8 +57,8 @@ struct DialAdvice {
 extern const DialAdvice k_jpeg_dial_advice;
 /// Advice for port 322, the RTSPS camera: both a refusal and a close at once
 /// are what current firmware does while "LAN Only Liveview" is off
-/// (../shared/docs/port6000-protocol.md, from Doridian/OpenBambuAPI pull
-/// request 68 and ha-bambulab issues 1911 and 2140; rtsps.md).
+/// (../shared/docs/port6000-protocol.md, from Doridian/OpenBambuAPI#68,
+/// greghesp/ha-bambulab#1911 and greghesp/ha-bambulab#2140; rtsps.md).
 extern const DialAdvice k_rtsps_dial_advice;
 
 /// The one-line outcome of a TCP connect to `host`:`port` that did not

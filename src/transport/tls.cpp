@@ -78,7 +78,7 @@ TlsContext TlsContext::client(const TlsPolicy& policy) {
   // Read ahead into a buffer that holds several records: a 1280x720 frame
   // (about 60 KB, four 16 KB records) then takes one or two read(2) calls
   // instead of two per record (a 5-byte header, then the body). Measured
-  // by bench/run (issue 6). Bytes read ahead but not yet decrypted are in
+  // by bench/run. Bytes read ahead but not yet decrypted are in
   // pending(), so callers that poll the socket do not wait on them.
   SSL_CTX_set_read_ahead(raw, 1);
   SSL_CTX_set_default_read_buffer_len(raw, k_read_ahead_buffer);

@@ -14,9 +14,6 @@ namespace bambu {
 
 namespace {
 
-// Four TLS records' worth of application data: what the client reads
-// ahead (transport/tls.cpp) can go to libavformat in one send.
-constexpr std::size_t k_buffer_size = 64 * 1024;
 // How long to wait for the rest of a TLS record once its first bytes are in.
 constexpr auto k_record_wait = std::chrono::milliseconds(50);
 // Longest a write to either side may take before the relay gives up: the
@@ -84,60 +81,70 @@ void TlsRelay::run() {
   }
   listener_.reset();
 
-  std::array<std::uint8_t, k_buffer_size> buffer{};
+  Buffer buffer{};
   while (local_) {
     if (printer_->pending() == 0) {
-      pollfd fds[] = {{local_.get(), POLLIN, 0}, {printer_->fd(), POLLIN, 0}, {stop_.fd(), POLLIN, 0}};
-      if (::poll(fds, 3, 1000) < 0 && errno != EINTR) {
-        log_.warning("relay: poll failed: {}", std::strerror(errno));
-        break;
-      }
-      if (stop_.stop_requested()) break;
-      if (fds[0].revents != 0) {
-        ssize_t n = ::recv(local_.get(), buffer.data(), buffer.size(), 0);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) break;  // libavformat closed its side
-        if (n > 0) {
-          TlsResult w = printer_->write_all({buffer.data(), static_cast<std::size_t>(n)},
-                                            Clock::now() + k_write_timeout, stop_);
-          if (w.status == TlsStatus::stopped) break;
-          if (w.status != TlsStatus::ok) {
-            printer_ended(fmt::format("connection to {} lost: {}", endpoint_, w.detail));
-            break;
-          }
-        }
-      }
-      if (fds[1].revents == 0) continue;
+      const Wait waited = pass_to_printer(buffer);
+      if (waited == Wait::ended) break;
+      if (waited == Wait::printer_idle) continue;
     }
-    TlsResult r = printer_->read_some(buffer, Clock::now() + k_record_wait, stop_);
-    if (r.status == TlsStatus::timed_out) continue;  // the rest of the record is on its way
-    if (r.status == TlsStatus::stopped) break;
-    if (r.status != TlsStatus::ok) {
-      printer_ended(r.status == TlsStatus::closed
-                        ? fmt::format("{} closed the connection", endpoint_)
-                        : fmt::format("connection to {} lost: {}", endpoint_, r.detail));
-      printer_->abort();
-      break;
-    }
-    // Take every whole record already read ahead before passing them on:
-    // one send, and one wake-up of libavformat, instead of one per record
-    // (gst-rtsp-server and LIVE555 send each RTP packet in its own record).
-    // A record not yet whole times out at once and is left for later.
-    std::size_t filled = r.bytes;
-    while (filled < buffer.size() && printer_->pending() > 0) {
-      TlsResult more = printer_->read_some(std::span(buffer).subspan(filled), Clock::now(), stop_);
-      if (more.status != TlsStatus::ok) break;  // a failure shows again on the next read
-      filled += more.bytes;
-    }
-    if (auto why = send_all(local_.get(), buffer.data(), filled, stop_); !why.empty()) {
-      if (why != "stopped") log_.debug("relay: cannot pass data to libavformat: {}", why);
-      break;
-    }
+    if (!pass_to_local(buffer)) break;
   }
   local_.reset();  // libavformat sees the end of the stream
   printer_->close(Clock::now() + k_close_grace);
   std::lock_guard lock(mutex_);
   ended_ = true;
   ended_cv_.notify_all();
+}
+
+TlsRelay::Wait TlsRelay::pass_to_printer(Buffer& buffer) {
+  pollfd fds[] = {{local_.get(), POLLIN, 0}, {printer_->fd(), POLLIN, 0}, {stop_.fd(), POLLIN, 0}};
+  if (::poll(fds, 3, 1000) < 0 && errno != EINTR) {
+    log_.warning("relay: poll failed: {}", std::strerror(errno));
+    return Wait::ended;
+  }
+  if (stop_.stop_requested()) return Wait::ended;
+  if (fds[0].revents != 0) {
+    ssize_t n = ::recv(local_.get(), buffer.data(), buffer.size(), 0);
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) return Wait::ended;  // libavformat closed its side
+    if (n > 0) {
+      TlsResult w = printer_->write_all({buffer.data(), static_cast<std::size_t>(n)},
+                                        Clock::now() + k_write_timeout, stop_);
+      if (w.status == TlsStatus::stopped) return Wait::ended;
+      if (w.status != TlsStatus::ok) {
+        printer_ended(fmt::format("connection to {} lost: {}", endpoint_, w.detail));
+        return Wait::ended;
+      }
+    }
+  }
+  return fds[1].revents == 0 ? Wait::printer_idle : Wait::printer_readable;
+}
+
+bool TlsRelay::pass_to_local(Buffer& buffer) {
+  TlsResult r = printer_->read_some(buffer, Clock::now() + k_record_wait, stop_);
+  if (r.status == TlsStatus::timed_out) return true;  // the rest of the record is on its way
+  if (r.status == TlsStatus::stopped) return false;
+  if (r.status != TlsStatus::ok) {
+    printer_ended(r.status == TlsStatus::closed ? fmt::format("{} closed the connection", endpoint_)
+                                                : fmt::format("connection to {} lost: {}", endpoint_, r.detail));
+    printer_->abort();
+    return false;
+  }
+  // Take every whole record already read ahead before passing them on:
+  // one send, and one wake-up of libavformat, instead of one per record
+  // (gst-rtsp-server and LIVE555 send each RTP packet in its own record).
+  // A record not yet whole times out at once and is left for later.
+  std::size_t filled = r.bytes;
+  while (filled < buffer.size() && printer_->pending() > 0) {
+    TlsResult more = printer_->read_some(std::span(buffer).subspan(filled), Clock::now(), stop_);
+    if (more.status != TlsStatus::ok) break;  // a failure shows again on the next read
+    filled += more.bytes;
+  }
+  if (auto why = send_all(local_.get(), buffer.data(), filled, stop_); !why.empty()) {
+    if (why != "stopped") log_.debug("relay: cannot pass data to libavformat: {}", why);
+    return false;
+  }
+  return true;
 }
 
 }  // namespace bambu

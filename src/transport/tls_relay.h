@@ -7,6 +7,7 @@
 // relay bytes between it and one local connection from libavformat.
 #pragma once
 
+#include <array>
 #include <condition_variable>
 #include <cstdint>
 #include <memory>
@@ -58,7 +59,19 @@ class TlsRelay {
   void finish(std::chrono::milliseconds grace);
 
  private:
+  // Four TLS records' worth of application data: what the client reads
+  // ahead (transport/tls.cpp) can go to libavformat in one send.
+  using Buffer = std::array<std::uint8_t, 64 * 1024>;
+  // What pass_to_printer() saw while the printer had nothing read ahead.
+  enum class Wait { ended, printer_idle, printer_readable };
+
   void run();
+  // Waits up to 1 s for either side, and passes what libavformat sent to
+  // the printer. Wait::ended: either side ended, or a stop.
+  Wait pass_to_printer(Buffer& buffer);
+  // Reads the printer's records (all already whole) and passes them to
+  // libavformat in one send; false when the relay must end.
+  bool pass_to_local(Buffer& buffer);
   // Ends the relay because the printer side ended, with `why`.
   void printer_ended(std::string why);
 

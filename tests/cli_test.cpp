@@ -5,8 +5,11 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <regex>
+#include <set>
 
 #include "cli/cli.h"
+#include "support/cli_env.h"
 #include "support/cli_parse.h"
 
 using namespace bambu;
@@ -193,6 +196,21 @@ TEST_CASE("option --help lists the exit codes, --version names the program") {
                        Catch::Contains("--stall-timeout") && Catch::Contains("6  TLS verification failed"));
   CHECK_THAT(std::get<std::string>(parse({"--version"}).command), Catch::StartsWith("bambu-stream "));
   CHECK_THAT(std::get<std::string>(parse({"simulate", "--help"}).command), Catch::Contains("--max-sessions"));
+}
+
+TEST_CASE("the tests clear every environment variable an option reads, in every command") {
+  CleanEnv env;
+  std::set<std::string> read;
+  for (const std::vector<const char*>& help : {std::vector<const char*>{"--help"}, {"simulate", "--help"},
+                                              {"status", "--help"}}) {
+    const auto text = std::get<std::string>(parse(help).command);
+    const std::regex env_name(R"(\(Env:([A-Z0-9_]+)\))");
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), env_name); it != std::sregex_iterator(); ++it) {
+      read.insert((*it)[1].str());
+    }
+  }
+  CHECK(read.size() >= 8);  // the regex still finds CLI11's "(Env:NAME)"
+  CHECK(read == std::set<std::string>(k_cli_env_vars.begin(), k_cli_env_vars.end()));
 }
 
 TEST_CASE("simulate options") {

@@ -26,6 +26,7 @@
 using namespace std::chrono_literals;
 using bambu::test::ChildOptions;
 using bambu::test::ChildProcess;
+using bambu::test::k_cli_env_vars;
 using bambu::test::LoopbackPort;
 using bambu::test::read_jpeg_info;
 using bambu::test::SimulatorProcess;
@@ -268,7 +269,7 @@ TEST_CASE("a reader that stops reading: frames are dropped, not queued, and SIGT
   REQUIRE(::pipe2(fds, O_CLOEXEC) == 0);
   std::vector<std::string> argv = {k_binary, "--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--access-code", k_code,
                                    "--heartbeat", hb.string()};
-  ChildOptions options{argv, {}, k_env_unset, false};
+  ChildOptions options{argv, {}, k_cli_env_vars, false};
   options.stdout_fd = fds[1];
   ChildProcess c(options);
   ::close(fds[1]);
@@ -429,7 +430,7 @@ TEST_CASE("option -q: a healthy stream and a lost one say nothing, a failure sti
 TEST_CASE("access code from the environment and from a file") {
   SimulatorProcess sim;
   std::vector<std::string> argv = {k_binary, "--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port(), "--frames", "1"};
-  ChildProcess from_env(ChildOptions{argv, {{"PRINTER_ACCESS_CODE", k_code}}, {"PRINTER_ADDRESS"}, true});
+  ChildProcess from_env(ChildOptions{argv, {{"PRINTER_ACCESS_CODE", k_code}}, k_cli_env_vars, true});
   CHECK(from_env.wait_for_exit(k_wait) == 0);
   CHECK(from_env.stdout_size() > 1000);
 
@@ -472,7 +473,7 @@ TEST_CASE("secrets: the access code leaves the command line as soon as it is rea
   SimulatorProcess sim({}, "30");
   const std::vector<std::string> base = {k_binary, "--host", "127.0.0.1", "--source", "jpeg", "--port", sim.port()};
   auto shown_to_ps = [&](std::vector<std::string> argv, std::vector<std::pair<std::string, std::string>> env = {}) {
-    ChildProcess c(ChildOptions{std::move(argv), std::move(env), k_env_unset, true});
+    ChildProcess c(ChildOptions{std::move(argv), std::move(env), k_cli_env_vars, true});
     REQUIRE(c.wait_for_stdout(1000, k_wait));  // streaming: the code was read and sent
     std::string shown = command_line_of(c);
     sigterm_exits_0_within_1s(c);

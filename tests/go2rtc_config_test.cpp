@@ -11,12 +11,14 @@
 #include <sstream>
 
 #include "support/child_process.h"
+#include "support/cli_env.h"
 #include "support/temp_dir.h"
 #include "support/text_file.h"
 
 using namespace std::chrono_literals;
 using bambu::test::ChildOptions;
 using bambu::test::ChildProcess;
+using bambu::test::k_cli_env_vars;
 using bambu::test::TempDir;
 using bambu::test::read_text;
 namespace fs = std::filesystem;
@@ -149,9 +151,7 @@ int check_exec_line(const fs::path& file, const ExecLine& exec) {
   CHECK((argv[0] == "/usr/local/bin/bambu-stream" || argv[0] == "bambu-stream"));
   argv[0] = k_binary;
   argv.push_back("--check");
-  ChildOptions options{argv, {}, {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL", "PRINTER_SOURCE",
-                                  "BAMBU_HEARTBEAT"},
-                       true};
+  ChildOptions options{argv, {}, k_cli_env_vars, true};
   for (const auto& [key, value] : env) options.env_set.emplace_back(key, value);
   ChildProcess c(options);
   auto code = c.wait_for_exit(20s);

@@ -40,7 +40,6 @@ using bambu::test::RtspsServer;
 using bambu::test::SimulatorProcess;
 using bambu::test::TempDir;
 using bambu::test::e2e::k_binary;
-using bambu::test::e2e::k_env_unset;
 using bambu::test::e2e::read_file;
 namespace fs = std::filesystem;
 using nlohmann::json;

@@ -41,7 +41,6 @@ using bambu::test::StatusListener;
 using bambu::test::TempDir;
 using bambu::test::read_text;
 using bambu::test::e2e::k_binary;
-using bambu::test::e2e::k_env_unset;
 using bambu::test::e2e::read_file;
 namespace fs = std::filesystem;
 using nlohmann::json;

@@ -19,6 +19,7 @@ using namespace std::chrono_literals;
 using namespace bambu::test::e2e;
 using bambu::test::ChildOptions;
 using bambu::test::ChildProcess;
+using bambu::test::k_cli_env_vars;
 using bambu::test::ClosingPort;
 using bambu::test::LoopbackPort;
 
@@ -32,7 +33,7 @@ struct FaultySimulator {
     process = std::make_unique<ChildProcess>(ChildOptions{
         {k_binary, "simulate", "--listen", "127.0.0.1:0", "--access-code", k_code, "--fault", fault},
         {},
-        k_env_unset,
+        k_cli_env_vars,
         false});
     auto line = process->wait_for_stderr("listening on 127.0.0.1:", 10s);
     REQUIRE(line);
@@ -136,7 +137,7 @@ TEST_CASE("misconfig: an access code of the wrong length or with spaces: exit 2 
     INFO(k.first);
     std::vector<std::string> argv = {k_binary, "--host", "127.0.0.1", "--source", "jpeg", "--port", port};
     argv.insert(argv.end(), k.args.begin(), k.args.end());
-    ChildProcess c(ChildOptions{argv, k.env, k_env_unset, true});
+    ChildProcess c(ChildOptions{argv, k.env, k_cli_env_vars, true});
     REQUIRE(c.wait_for_exit(k_wait) == 2);
     CHECK_THAT(first_line(c.stderr_text()), Catch::StartsWith(k.first));
     CHECK(all_output(c).find(k.secret) == std::string::npos);

@@ -19,11 +19,13 @@
 
 #include "heartbeat/heartbeat.h"
 #include "support/child_process.h"
+#include "support/cli_env.h"
 #include "support/temp_dir.h"
 
 using namespace std::chrono_literals;
 using bambu::test::ChildOptions;
 using bambu::test::ChildProcess;
+using bambu::test::k_cli_env_vars;
 using bambu::test::TempDir;
 namespace fs = std::filesystem;
 using std::chrono::system_clock;
@@ -34,13 +36,10 @@ constexpr const char* k_binary = BAMBU_STREAM_BINARY;
 constexpr const char* k_code = "31415926";
 constexpr auto k_wait = 20s;
 
-const std::vector<std::string> k_env_unset = {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL",
-                                              "PRINTER_SOURCE", "BAMBU_HEARTBEAT", "BAMBU_SNAPSHOT", "BAMBU_HEARTBEAT_DIR"};
-
 ChildProcess run(std::vector<std::string> args) {
   std::vector<std::string> argv = {k_binary};
   argv.insert(argv.end(), args.begin(), args.end());
-  return ChildProcess(ChildOptions{argv, {}, k_env_unset, true});
+  return ChildProcess(ChildOptions{argv, {}, k_cli_env_vars, true});
 }
 
 std::string stdout_text(const ChildProcess& c) {
@@ -178,7 +177,7 @@ TEST_CASE("status once: --max-age, BAMBU_HEARTBEAT, -q, and usage errors exit 2"
   auto strict = run({"status", "--heartbeat", hb.string(), "--max-age", "0.1"});
   CHECK(strict.wait_for_exit(k_wait) == 1);
 
-  ChildProcess from_env(ChildOptions{{k_binary, "status"}, {{"BAMBU_HEARTBEAT", hb.string()}}, {}, true});
+  ChildProcess from_env(ChildOptions{{k_binary, "status"}, {{"BAMBU_HEARTBEAT", hb.string()}}, k_cli_env_vars, true});
   CHECK(from_env.wait_for_exit(k_wait) == 0);
 
   make_heartbeat(hb, Kind::stopped);

@@ -12,19 +12,18 @@
 #include <vector>
 
 #include "cli/cli.h"
+#include "support/cli_env.h"
 
 namespace bambu::test {
 
-/// Clears the variables the CLI reads while it lives, so the machine's
-/// environment cannot leak in.
+/// Clears every variable the CLI reads (k_cli_env_vars) when made and
+/// again when destroyed, so neither the machine's environment nor a test's
+/// own setenv() leaks into another test.
 struct CleanEnv {
   CleanEnv() { clear(); }
   ~CleanEnv() { clear(); }
   static void clear() {
-    for (const char* name : {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL", "PRINTER_SOURCE",
-                             "BAMBU_HEARTBEAT"}) {
-      ::unsetenv(name);
-    }
+    for (const std::string& name : k_cli_env_vars) ::unsetenv(name.c_str());
   }
 };
 

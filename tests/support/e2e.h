@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "support/child_process.h"
+#include "support/cli_env.h"
 
 namespace bambu::test::e2e {
 
@@ -33,11 +34,6 @@ inline const std::filesystem::path k_camera_frames = k_shared_dir / "frames" / "
 inline constexpr const char* k_python = "/usr/bin/python3";
 /// Generous limits: CI machines are slow, ASan slower.
 inline constexpr auto k_wait = 20s;
-/// Our environment variables, removed from every child's environment so
-/// that the test runner's own settings cannot leak in.
-inline const std::vector<std::string> k_env_unset = {"PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL",
-                                                     "PRINTER_SOURCE", "BAMBU_HEARTBEAT", "BAMBU_SNAPSHOT",
-                                                     "BAMBU_HEARTBEAT_DIR"};
 
 /// The whole file's bytes (empty if it cannot be read).
 inline std::vector<std::uint8_t> read_file(const std::filesystem::path& p) {
@@ -61,12 +57,13 @@ inline std::vector<int> nal_types(const std::vector<std::uint8_t>& data) {
 /// The text up to the first '\n'.
 inline std::string first_line(const std::string& text) { return text.substr(0, text.find('\n')); }
 
-/// Starts bambu-stream with `args` (and `env` added), stdout captured.
+/// Starts bambu-stream with `args` (and `env` added to an environment
+/// without our variables, k_cli_env_vars), stdout captured.
 inline ChildProcess client(std::vector<std::string> args,
                            std::vector<std::pair<std::string, std::string>> env = {}) {
   std::vector<std::string> argv = {k_binary};
   argv.insert(argv.end(), args.begin(), args.end());
-  return ChildProcess(ChildOptions{argv, std::move(env), k_env_unset, true});
+  return ChildProcess(ChildOptions{argv, std::move(env), k_cli_env_vars, true});
 }
 
 /// A duration in seconds.

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "support/child_process.h"
+#include "support/cli_env.h"
 #include "support/e2e.h"
 #include "support/temp_dir.h"
 
@@ -194,7 +195,7 @@ class Go2rtc {
         {tools.loopback.string(), (dir_.path / "streams.yaml").string(), std::to_string(api_port_),
          std::to_string(rtsp_port_), (dir_.path / "go2rtc.log").string()},
         env_with({"GO2RTC_BIN", tools.go2rtc.string()}),
-        e2e::k_env_unset,
+        k_cli_env_vars,
         true});
     const auto end = std::chrono::steady_clock::now() + 15s;
     while (std::chrono::steady_clock::now() < end) {

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "support/child_process.h"
+#include "support/cli_env.h"
 #include "support/e2e.h"
 #include "support/jpeg_info.h"
 #include "support/temp_dir.h"
@@ -35,7 +36,7 @@ class SimulatorProcess {
                                      k_sim_code,    "--fps",    fps,        "--record",    record_path().string(),
                                      "--cert-out", cert_path().string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    process_ = std::make_unique<ChildProcess>(ChildOptions{argv, {}, e2e::k_env_unset, false});
+    process_ = std::make_unique<ChildProcess>(ChildOptions{argv, {}, k_cli_env_vars, false});
     auto line = process_->wait_for_stderr("listening on 127.0.0.1:", std::chrono::seconds(10));
     REQUIRE(line);
     auto pos = line->find("127.0.0.1:") + 10;

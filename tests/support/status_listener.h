@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "support/child_process.h"
+#include "support/cli_env.h"
 #include "support/e2e.h"
 
 namespace bambu::test {
@@ -23,7 +24,7 @@ class StatusListener {
   explicit StatusListener(std::vector<std::string> args) {
     std::vector<std::string> argv = {e2e::k_binary, "status", "--listen", "127.0.0.1:0"};
     argv.insert(argv.end(), args.begin(), args.end());
-    process_ = std::make_unique<ChildProcess>(ChildOptions{argv, {}, e2e::k_env_unset, true});
+    process_ = std::make_unique<ChildProcess>(ChildOptions{argv, {}, k_cli_env_vars, true});
     auto line = process_->wait_for_stderr("listening on 127.0.0.1:", std::chrono::seconds(10));
     REQUIRE(line);
     port_ = std::stoi(line->substr(line->find("127.0.0.1:") + 10));

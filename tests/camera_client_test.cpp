@@ -2,41 +2,25 @@
 // reassembly across TLS records, skipped payloads, and how sessions end.
 #include <catch2/catch.hpp>
 
-#include <unistd.h>
-
-#include <mutex>
 #include <thread>
 
 #include "protocol/login.h"
 #include "stream/camera_client.h"
+#include "support/captured_log.h"
 #include "support/frames.h"
+#include "support/recording_sink.h"
 #include "support/tls_peer.h"
 
 using namespace bambu;
 using namespace std::chrono_literals;
+using bambu::test::CapturedLog;
 using bambu::test::fake_jpeg;
+using bambu::test::RecordingSink;
 using bambu::test::TlsPeer;
 using bambu::test::wire_frame;
 using Kind = SessionOutcome::Kind;
 
 namespace {
-
-class RecordingSink final : public FrameSink {
- public:
-  void post(std::vector<std::uint8_t> frame, bool keyframe) override {
-    CHECK(keyframe);  // every JPEG stands alone
-    std::lock_guard lock(mutex_);
-    frames_.push_back(std::move(frame));
-  }
-  std::vector<std::vector<std::uint8_t>> frames() const {
-    std::lock_guard lock(mutex_);
-    return frames_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::vector<std::uint8_t>> frames_;
-};
 
 StreamConfig config_for(std::uint16_t port) {
   StreamConfig c;
@@ -70,6 +54,16 @@ struct Harness {
   StopFlag stop;
   explicit Harness(std::uint16_t port) : config(config_for(port)) {}
   CameraClient client() { return CameraClient(config, tls, sink, status, log, stop); }
+  // The JPEGs the client delivered, each checked to be flagged a keyframe:
+  // every JPEG stands alone.
+  std::vector<std::vector<std::uint8_t>> frames() const {
+    std::vector<std::vector<std::uint8_t>> frames;
+    for (const auto& unit : sink.units()) {
+      CHECK(unit.keyframe);
+      frames.push_back(unit.bytes);
+    }
+    return frames;
+  }
 };
 
 }  // namespace
@@ -102,7 +96,7 @@ TEST_CASE("the client logs in with the exact packet and reassembles frames split
   CHECK(login == std::vector<std::uint8_t>(expected.begin(), expected.end()));
   CHECK(out.kind == Kind::lost);
   CHECK(out.got_frame);
-  CHECK(h.sink.frames() == frames);
+  CHECK(h.frames() == frames);
   CHECK(h.status.state() == StreamState::streaming);
 }
 
@@ -121,7 +115,7 @@ TEST_CASE("a payload that is not a whole JPEG is skipped and counted, the stream
   Harness h(peer.port());
   h.client().run_session(Clock::now() + 5s);
   peer.wait();
-  CHECK(h.sink.frames() == std::vector{fake_jpeg(100, 1), fake_jpeg(100, 2)});
+  CHECK(h.frames() == std::vector{fake_jpeg(100, 1), fake_jpeg(100, 2)});
   CHECK(h.status.report().skipped == 1);
 }
 
@@ -139,7 +133,7 @@ TEST_CASE("a printer that sends only non-JPEG payloads never counts as streaming
   std::string error;
   CHECK(h.client().run(error) == ExitCode::unreachable);
   CHECK_THAT(error, Catch::Contains("no frame arrived within"));
-  CHECK(h.sink.frames().empty());
+  CHECK(h.frames().empty());
   CHECK(h.status.report().skipped >= 5);
   CHECK(h.status.state() == StreamState::failed);
 }
@@ -189,7 +183,7 @@ TEST_CASE("frames stop while the socket stays open: stalled after --stall-timeou
   CHECK(out.got_frame);
   CHECK(took >= 300ms);
   CHECK(took < 1500ms);
-  CHECK(h.sink.frames().size() == 1);
+  CHECK(h.frames().size() == 1);
 }
 
 TEST_CASE("a size field over the cap ends the session as a protocol error without a frame") {
@@ -206,7 +200,7 @@ TEST_CASE("a size field over the cap ends the session as a protocol error withou
   auto out = h.client().run_session(Clock::now() + 5s);
   CHECK(out.kind == Kind::protocol_error);
   CHECK_THAT(out.message, Catch::Contains("4294967280 bytes"));
-  CHECK(h.sink.frames().size() == 1);
+  CHECK(h.frames().size() == 1);
 }
 
 TEST_CASE("a certificate that fails --tls-fingerprint: exit 6, no login sent") {
@@ -238,18 +232,13 @@ TEST_CASE("reconnects back off 1x, 2x, 4x up to the maximum, then exit 5 when --
   h.config.backoff_initial_s = 0.05;
   h.config.backoff_max_s = 0.2;
   h.config.retry_for_s = 1.0;
-  int fds[2];
-  REQUIRE(::pipe(fds) == 0);
-  Logger log(LogLevel::warning, "", fds[1]);
-  CameraClient client(h.config, h.tls, h.sink, h.status, log, h.stop);
+  CapturedLog log(LogLevel::warning);
+  CameraClient client(h.config, h.tls, h.sink, h.status, log.log, h.stop);
   std::string error;
   auto t0 = Clock::now();
   CHECK(client.run(error) == ExitCode::stream_lost);
   auto took = Clock::now() - t0;
-  ::close(fds[1]);
-  std::string text(65536, '\0');
-  text.resize(static_cast<std::size_t>(std::max<ssize_t>(0, ::read(fds[0], text.data(), text.size()))));
-  ::close(fds[0]);
+  const std::string text = log.text();
   CHECK_THAT(text, Catch::Contains("reconnecting in 0.1 s") && Catch::Contains("reconnecting in 0.2 s"));
   auto first = text.find("reconnecting in 0.1 s");  // 0.05 s prints as 0.1 (one decimal)
   auto second = text.find("reconnecting in 0.1 s", first + 1);
@@ -280,7 +269,7 @@ TEST_CASE("a printer that drops after every frame is not 'regained': --retry-for
   auto t0 = Clock::now();
   CHECK(h.client().run(error) == ExitCode::stream_lost);
   CHECK(Clock::now() - t0 < 3s);
-  CHECK(h.sink.frames().size() >= 3);  // it did deliver frames all along
+  CHECK(h.frames().size() >= 3);  // it did deliver frames all along
   peer.join();
 }
 
@@ -308,5 +297,5 @@ TEST_CASE("a stop request ends the run with exit 0 and state stopped") {
   stopper.join();
   CHECK(returned - requested < 1s);
   CHECK(h.status.state() == StreamState::stopped);
-  CHECK(h.sink.frames().size() >= 3);
+  CHECK(h.frames().size() >= 3);
 }

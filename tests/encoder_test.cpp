@@ -8,7 +8,6 @@ extern "C" {
 }
 
 #include <chrono>
-#include <mutex>
 #include <random>
 #include <thread>
 
@@ -20,10 +19,12 @@ extern "C" {
 #include "media/h264_encoder.h"
 #include "media/libav.h"
 #include "simulator/jpeg_maker.h"
+#include "support/recording_sink.h"
 
 using namespace bambu;
 using namespace std::chrono_literals;
 using Bytes = std::vector<std::uint8_t>;
+using bambu::test::RecordingSink;
 
 namespace {
 
@@ -117,24 +118,6 @@ Bytes undecodable_jpeg() {
   jpeg[jpeg.size() - 1] = 0xD9;
   return jpeg;
 }
-
-// A FrameSink that keeps every unit, for EncodingSink.
-class CollectingSink final : public FrameSink {
- public:
-  using FrameSink::post;
-  void post(Bytes unit, bool keyframe) override {
-    std::lock_guard lock(mutex_);
-    units_.push_back({std::move(unit), keyframe});
-  }
-  std::vector<std::pair<Bytes, bool>> units() const {
-    std::lock_guard lock(mutex_);
-    return units_;
-  }
-
- private:
-  mutable std::mutex mutex_;
-  std::vector<std::pair<Bytes, bool>> units_;
-};
 
 }  // namespace
 
@@ -367,7 +350,7 @@ TEST_CASE("EncodingSink: frames in, H.264 out in order, a busy encoder drops the
   Logger log(LogLevel::error);
   StreamStatus status("jpeg", "127.0.0.1", 6000);
   StopFlag stop;
-  CollectingSink out;
+  RecordingSink out;
   JpegMaker maker(1280, 720);
   std::vector<Bytes> jpegs;
   for (int i = 0; i < 20; ++i) jpegs.push_back(maker.make(i, std::chrono::system_clock::now()));
@@ -398,6 +381,6 @@ TEST_CASE("EncodingSink: frames in, H.264 out in order, a busy encoder drops the
   CHECK(s.width == 1280);
   const auto units = out.units();
   REQUIRE(units.size() == s.frames_encoded);
-  CHECK(units[0].second);  // the first unit is a keyframe with SPS and PPS
-  CHECK(nal_types(units[0].first).front() == 7);
+  CHECK(units[0].keyframe);  // the first unit is a keyframe with SPS and PPS
+  CHECK(nal_types(units[0].bytes).front() == 7);
 }

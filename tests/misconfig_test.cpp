@@ -6,9 +6,6 @@
 // file-transfer service on port 6000.
 #include <catch2/catch.hpp>
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <thread>
 
 #include "cli/cli.h"
@@ -16,12 +13,16 @@
 #include "simulator/simulator.h"
 #include "stream/camera_client.h"
 #include "stream/source_probe.h"
+#include "support/captured_log.h"
 #include "support/ports.h"
+#include "support/recording_sink.h"
 
 using namespace bambu;
 using namespace std::chrono_literals;
+using bambu::test::CapturedLog;
 using bambu::test::ClosingPort;
 using bambu::test::LoopbackPort;
+using bambu::test::RecordingSink;
 
 namespace {
 
@@ -34,36 +35,6 @@ StreamConfig auto_config() {
   c.start_timeout_s = 5;
   return c;
 }
-
-// Counts what a client delivers; the tests here expect nothing.
-class CountingSink final : public FrameSink {
- public:
-  void post(std::vector<std::uint8_t>, bool) override { ++posted; }
-  int posted = 0;
-};
-
-// A Logger writing into a pipe the test reads once the code under test is done.
-class CapturedLog {
- public:
-  explicit CapturedLog(LogLevel level) {
-    REQUIRE(::pipe2(fds_, O_CLOEXEC | O_NONBLOCK) == 0);
-    log = std::make_unique<Logger>(level, "", fds_[1]);
-  }
-  ~CapturedLog() {
-    ::close(fds_[0]);
-    ::close(fds_[1]);
-  }
-  std::string text() {
-    std::string out;
-    char buf[4096];
-    for (ssize_t n; (n = ::read(fds_[0], buf, sizeof buf)) > 0;) out.append(buf, static_cast<std::size_t>(n));
-    return out;
-  }
-  std::unique_ptr<Logger> log;
-
- private:
-  int fds_[2] = {-1, -1};
-};
 
 ConnectResult connect_failed(ConnectStatus status, std::string detail) {
   ConnectResult r;
@@ -169,7 +140,7 @@ TEST_CASE("probe: a serial with an unknown prefix falls back to probing, with a 
   CapturedLog captured(LogLevel::debug);
   StopFlag stop;
   std::string error;
-  REQUIRE(probe_source(c, 1s, stop, *captured.log, error, {rtsps.port(), jpeg.port()}));
+  REQUIRE(probe_source(c, 1s, stop, captured.log, error, {rtsps.port(), jpeg.port()}));
   CHECK(c.source == SourceChoice::rtsps);
   CHECK_THAT(captured.text(),
              Catch::StartsWith("debug: --source auto: serial prefix 'ZZZ' is not in the model table, so the camera "
@@ -183,7 +154,7 @@ TEST_CASE("source auto: 322 closed at once or refused, then the file tunnel on 6
   sim_config.fault = SimulatorFault::tunnel;
   Logger quiet(LogLevel::error);
   CapturedLog sim_log(LogLevel::info);
-  Simulator simulator(sim_config, *sim_log.log);
+  Simulator simulator(sim_config, sim_log.log);
   StopFlag sim_stop;
   std::thread sim_thread([&] { simulator.run(sim_stop); });
   ClosingPort closing;
@@ -201,7 +172,7 @@ TEST_CASE("source auto: 322 closed at once or refused, then the file tunnel on 6
     REQUIRE(config.source == SourceChoice::jpeg);
 
     TlsContext tls = TlsContext::client(config.tls);
-    CountingSink sink;
+    RecordingSink sink;
     StreamStatus status("jpeg", config.host, config.port);
     CameraClient client(config, tls, sink, status, quiet, stop);
     const auto started = Clock::now();
@@ -212,7 +183,7 @@ TEST_CASE("source auto: 322 closed at once or refused, then the file tunnel on 6
                        " of 127.0.0.1 is this printer's file-transfer service, not a camera: this model streams "
                        "RTSPS on port 322; switch on \"LAN Only Liveview\" on the printer and use --source rtsps");
     CHECK(status.state() == StreamState::failed);
-    CHECK(sink.posted == 0);
+    CHECK(sink.size() == 0);
     session += 2;
   }
 

@@ -10,6 +10,7 @@
 #include "support/frames.h"
 #include "support/recording_sink.h"
 #include "support/tls_peer.h"
+#include "support/wait.h"
 
 using namespace bambu;
 using namespace std::chrono_literals;
@@ -17,6 +18,7 @@ using bambu::test::CapturedLog;
 using bambu::test::fake_jpeg;
 using bambu::test::RecordingSink;
 using bambu::test::TlsPeer;
+using bambu::test::wait_until;
 using bambu::test::wire_frame;
 using Kind = SessionOutcome::Kind;
 
@@ -286,8 +288,7 @@ TEST_CASE("a stop request ends the run with exit 0 and state stopped") {
   h.config.stall_timeout_s = 5;
   Clock::time_point requested{};
   std::thread stopper([&] {  // stops once three frames are in, or after 10 s
-    const auto end = Clock::now() + 10s;
-    while (h.sink.frames().size() < 3 && Clock::now() < end) std::this_thread::sleep_for(10ms);
+    wait_until([&] { return h.sink.size() >= 3; }, 10s);
     requested = Clock::now();
     h.stop.request_stop(StopReason::signal);
   });

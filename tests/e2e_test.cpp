@@ -13,7 +13,6 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <set>
-#include <thread>
 
 #include "support/child_process.h"
 #include "support/e2e.h"
@@ -22,6 +21,7 @@
 #include "support/ports.h"
 #include "support/simulator_process.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 using namespace std::chrono_literals;
 using bambu::test::ChildOptions;
@@ -33,6 +33,7 @@ using bambu::test::SimulatorProcess;
 using bambu::test::split_jpegs;
 using bambu::test::TempDir;
 using bambu::test::TestPki;
+using bambu::test::wait_until;
 using namespace bambu::test::e2e;
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
@@ -54,6 +55,13 @@ ChildProcess client_of(const SimulatorProcess& sim, std::vector<std::string> ext
   return client(args);
 }
 
+
+// The "state" of the heartbeat file at `hb` ("" while there is none).
+std::string heartbeat_state(const fs::path& hb) {
+  const Bytes text = read_file(hb);
+  if (text.empty()) return "";
+  return nlohmann::json::parse(text)["state"].get<std::string>();
+}
 
 // In the simulator's log, session 1 closed before session 2 opened: we never
 // held two camera slots at once.
@@ -248,7 +256,8 @@ TEST_CASE("SIGTERM while reconnecting: exit 0 within 1 s, heartbeat stopped") {
   auto hb = dir.path / "hb.json";
   auto c = client_of(sim, {"--heartbeat", hb.string(), "--retry-for", "60"});
   REQUIRE(c.wait_for_stderr("reconnecting in", k_wait));
-  std::this_thread::sleep_for(300ms);  // inside the 1 s backoff or the next dial
+  // In the backoff or the next dial, as the heartbeat says.
+  REQUIRE(wait_until([&] { return heartbeat_state(hb) == "reconnecting"; }, k_wait));
   sigterm_exits_0_within_1s(c);
   CHECK(nlohmann::json::parse(read_file(hb))["state"] == "stopped");
 }
@@ -257,7 +266,8 @@ TEST_CASE("SIGTERM during a TLS handshake that never answers: exit 0 within 1 s"
   LoopbackPort silent(true);
   auto c = client({"--host", "127.0.0.1", "--source", "jpeg", "--port", std::to_string(silent.port()), "--access-code", k_code, "-v"});
   REQUIRE(c.wait_for_stderr("connecting to", k_wait));
-  std::this_thread::sleep_for(200ms);
+  // Connected: from here the client waits in its TLS handshake.
+  REQUIRE(wait_until([&] { return silent.has_pending_connection(); }, k_wait));
   sigterm_exits_0_within_1s(c);
 }
 
@@ -276,13 +286,13 @@ TEST_CASE("a reader that stops reading: frames are dropped, not queued, and SIGT
   // Nobody reads: after a frame or two the writer waits for the reader, and frames are dropped.
   // The heartbeat file appears only once the client has started (late on a
   // loaded machine or under qemu): until then there is nothing to parse.
-  auto end = std::chrono::steady_clock::now() + k_wait;
   nlohmann::json j = {{"dropped", 0}};
-  do {
-    std::this_thread::sleep_for(200ms);
-    if (auto text = read_file(hb); !text.empty()) j = nlohmann::json::parse(text);
-  } while (j["dropped"].get<int>() < 10 && std::chrono::steady_clock::now() < end);
-  CHECK(j["dropped"].get<int>() >= 10);
+  CHECK(wait_until(
+      [&] {
+        if (auto text = read_file(hb); !text.empty()) j = nlohmann::json::parse(text);
+        return j["dropped"].get<int>() >= 10;
+      },
+      k_wait, 200ms));
   CHECK(j["state"] == "streaming");  // the printer session goes on regardless
   sigterm_exits_0_within_1s(c);
   Bytes out;

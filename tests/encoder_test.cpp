@@ -9,7 +9,6 @@ extern "C" {
 
 #include <chrono>
 #include <random>
-#include <thread>
 
 #include "core/log.h"
 #include "pipeline/stream_status.h"
@@ -20,11 +19,13 @@ extern "C" {
 #include "media/libav.h"
 #include "simulator/jpeg_maker.h"
 #include "support/recording_sink.h"
+#include "support/wait.h"
 
 using namespace bambu;
 using namespace std::chrono_literals;
 using Bytes = std::vector<std::uint8_t>;
 using bambu::test::RecordingSink;
+using bambu::test::wait_until;
 
 namespace {
 
@@ -362,8 +363,7 @@ TEST_CASE("EncodingSink: frames in, H.264 out in order, a busy encoder drops the
     sink.post(undecodable_jpeg());
     // 20 JPEGs at once: far faster than one encode.
     for (const auto& jpeg : jpegs) sink.post(jpeg);
-    const auto deadline = Clock::now() + 20s;
-    while (status.report().frames_encoded == 0 && Clock::now() < deadline) std::this_thread::sleep_for(5ms);
+    REQUIRE(wait_until([&] { return status.report().frames_encoded > 0; }, 20s));
     sink.finish();
     auto good = sink.last_good_unit();
     REQUIRE(good);

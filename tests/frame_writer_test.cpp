@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -10,10 +11,12 @@
 
 #include "output/frame_writer.h"
 #include "support/frames.h"
+#include "support/wait.h"
 
 using namespace bambu;
 using namespace std::chrono_literals;
 using bambu::test::fake_jpeg;
+using bambu::test::wait_until;
 
 namespace {
 
@@ -43,13 +46,11 @@ std::vector<std::uint8_t> read_exactly(int fd, std::size_t n) {
   return out;
 }
 
-bool wait_for(const std::function<bool()>& cond, std::chrono::milliseconds limit = 2000ms) {
-  auto end = std::chrono::steady_clock::now() + limit;
-  while (!cond()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(1ms);
-  }
-  return true;
+// Bytes written into the pipe behind `read_fd` and not read yet.
+std::size_t bytes_in(int read_fd) {
+  int n = 0;
+  REQUIRE(::ioctl(read_fd, FIONREAD, &n) == 0);
+  return static_cast<std::size_t>(n);
 }
 
 }  // namespace
@@ -69,7 +70,7 @@ TEST_CASE("each frame reaches the fd in exactly one write, in order, byte-exact"
     for (std::uint8_t i = 0; i < 5; ++i) {
       sent.push_back(fake_jpeg(40000 + i * 1000u, i));
       writer.post(sent.back());
-      REQUIRE(wait_for([&] { return status.report().frames == i + 1u; }));  // no drops: one at a time
+      REQUIRE(wait_until([&] { return status.report().frames == i + 1u; }, 2s));  // no drops: one at a time
     }
     CHECK(writer.finish(1s));
   }
@@ -110,10 +111,12 @@ TEST_CASE("a stalled reader: nothing is written until a whole frame fits, and th
     std::size_t filler = fill_pipe(pipe.write);
     for (std::uint8_t i = 1; i < 10; ++i) {
       writer.post(fake_jpeg(65536, i));
-      std::this_thread::sleep_for(5ms);
+      std::this_thread::sleep_for(5ms);  // a camera's pace: the writer thread takes some while it waits
     }
     writer.post(last);
-    std::this_thread::sleep_for(50ms);
+    // Every older frame replaced, whether still queued or already taken by
+    // the writer thread, which now waits for room with the newest.
+    REQUIRE(wait_until([&] { return status.report().dropped == 9; }, 2s));
     CHECK(status.report().frames == 0);  // no room: not even a part was written
     // The reader catches up: the filler, then exactly one whole frame, the newest.
     CHECK(read_exactly(pipe.read, filler) == std::vector<std::uint8_t>(filler, 'x'));
@@ -126,18 +129,35 @@ TEST_CASE("a stalled reader: nothing is written until a whole frame fits, and th
   CHECK_FALSE(stop.stop_requested());
 }
 
+// Posts frames to `writer`, whose reader is stalled, until its thread is seen
+// holding one while it waits for room: a frame posted then is taken from the
+// queue by the thread itself, which counts the one it held as dropped after
+// post() has returned (a frame still queued is replaced, and counted, inside
+// post()). Returns how many frames it posted; the test fails (REQUIRE) if
+// the thread is not seen holding one within 5 s.
+std::uint64_t post_until_held(FrameWriter& writer, const StreamStatus& status) {
+  std::uint64_t posted = 0;
+  REQUIRE(wait_until(
+      [&] {
+        writer.post(fake_jpeg(65536, static_cast<std::uint8_t>(posted++)));
+        const auto after_post = status.report().dropped;
+        return wait_until([&] { return status.report().dropped > after_post; }, 100ms);
+      },
+      5s));
+  return posted;
+}
+
 TEST_CASE("shutdown with a stalled reader: prompt, and no partial frame is left in the pipe") {
   Pipe pipe;
   StopFlag stop;
   StreamStatus status("jpeg", "h", 1);
   FrameWriter writer(pipe.write, 0, status, stop);
   std::size_t filler = fill_pipe(pipe.write);
-  writer.post(fake_jpeg(65536));
-  std::this_thread::sleep_for(50ms);
+  const std::uint64_t posted = post_until_held(writer, status);
   auto t0 = std::chrono::steady_clock::now();
-  CHECK(writer.finish(300ms));  // the frame had not begun: the thread ends at once
+  CHECK(writer.finish(300ms));  // the frame held had not begun: the thread ends at once
   CHECK(std::chrono::steady_clock::now() - t0 < 100ms);
-  CHECK(status.report().dropped == 1);
+  CHECK(status.report().dropped == posted);
   ::close(pipe.write);
   pipe.write = -1;
   CHECK(read_exactly(pipe.read, filler + 70000).size() == filler);  // the filler and nothing else
@@ -152,7 +172,9 @@ TEST_CASE("a non-blocking stdout still gets whole frames (EAGAIN waits)") {
   auto big = fake_jpeg(3 << 20, 7);  // larger than any pipe: written in pieces as room appears
   FrameWriter writer(pipe.write, 0, status, stop);
   writer.post(big);
-  std::this_thread::sleep_for(50ms);
+  // The pipe full before anyone reads: the writer's next write got EAGAIN.
+  const auto capacity = static_cast<std::size_t>(::fcntl(pipe.write, F_GETPIPE_SZ));
+  REQUIRE(wait_until([&] { return bytes_in(pipe.read) == capacity; }, 2s));
   CHECK(read_exactly(pipe.read, big.size()) == big);
   CHECK(writer.finish(1s));
   CHECK_FALSE(stop.stop_requested());
@@ -165,7 +187,7 @@ TEST_CASE("a write error other than EPIPE stops with output_failed and its errno
   StreamStatus status("jpeg", "h", 1);
   FrameWriter writer(read_only, 0, status, stop);
   writer.post(fake_jpeg(100));
-  REQUIRE(wait_for([&] { return stop.stop_requested(); }));
+  REQUIRE(wait_until([&] { return stop.stop_requested(); }, 2s));
   CHECK(stop.reason() == StopReason::output_failed);
   CHECK(writer.error() == EBADF);
   CHECK(writer.finish(1s));
@@ -180,7 +202,7 @@ TEST_CASE("EPIPE from a reader that left requests a clean stop") {
   StreamStatus status("jpeg", "h", 1);
   FrameWriter writer(pipe.write, 0, status, stop);
   writer.post(fake_jpeg(100));
-  REQUIRE(wait_for([&] { return stop.stop_requested(); }));
+  REQUIRE(wait_until([&] { return stop.stop_requested(); }, 2s));
   CHECK(stop.reason() == StopReason::consumer_gone);
   CHECK(status.report().frames == 0);
   writer.post(fake_jpeg(100));  // ignored after the failure
@@ -196,9 +218,9 @@ TEST_CASE("max_frames: exactly N frames are written, then frames_done") {
   FrameWriter writer(pipe.write, 3, status, stop);
   for (std::uint8_t i = 0; i < 6; ++i) {
     writer.post(fake_jpeg(10, i));
-    wait_for([&] { return status.report().frames > i || stop.stop_requested(); }, 500ms);
+    wait_until([&] { return status.report().frames > i || stop.stop_requested(); }, 500ms);  // one at a time
   }
-  REQUIRE(wait_for([&] { return stop.stop_requested(); }));
+  REQUIRE(wait_until([&] { return stop.stop_requested(); }, 2s));
   CHECK(stop.reason() == StopReason::frames_done);
   CHECK(writer.finish(1s));
   CHECK(status.report().frames == 3);
@@ -218,28 +240,30 @@ TEST_CASE("video backlog: units queue in order, and on overflow output resumes a
   StopFlag stop;
   StreamStatus status("rtsps", "h", 1);
   auto unit = [](std::size_t size, std::uint8_t tag) { return std::vector<std::uint8_t>(size, tag); };
-  std::size_t filler = 0;
   {
     FrameWriter writer(pipe.write, 0, status, stop, Backlog::until_keyframe);
-    filler = fill_pipe(pipe.write);
-    // 3 small units queue in order behind the stalled reader.
-    writer.post(unit(1000, 1), true);
+    // Unit 1 is larger than the pipe: the writer thread writes it blocking,
+    // fills the pipe, and stays in that write while the reader stalls. Once
+    // the pipe holds a part of it, the thread has it in hand.
+    const std::size_t first = static_cast<std::size_t>(::fcntl(pipe.write, F_GETPIPE_SZ)) + 4096;
+    writer.post(unit(first, 1), true);
+    REQUIRE(wait_until([&] { return bytes_in(pipe.read) > 0; }, 2s));
+    // 2 small units queue in order behind it.
     writer.post(unit(1000, 2), false);
     writer.post(unit(1000, 3), false);
-    std::this_thread::sleep_for(20ms);
     CHECK(status.report().dropped == 0);
     // Then more than k_max_backlog_bytes: the queue is dropped, and so is
-    // everything up to the next keyframe (tag 9).
+    // everything up to the next keyframe (tag 9), each as it is posted.
     const std::size_t big = FrameWriter::k_max_backlog_bytes / 4;
     for (std::uint8_t tag = 4; tag <= 8; ++tag) writer.post(unit(big, tag), false);
     writer.post(unit(1000, 9), true);
     writer.post(unit(1000, 10), false);
-    std::this_thread::sleep_for(20ms);
-    CHECK(read_exactly(pipe.read, filler) == std::vector<std::uint8_t>(filler, 'x'));
-    // Unit 1 was already waiting for room when the overflow came: it goes out whole.
-    std::vector<std::uint8_t> got = read_exactly(pipe.read, 3000);
+    CHECK(status.report().dropped == 7);  // units 2 to 8
+    // Unit 1 was being written when the overflow came: it goes out whole,
+    // and output resumes at the keyframe.
+    std::vector<std::uint8_t> got = read_exactly(pipe.read, first + 2000);
     CHECK(got == [&] {
-      std::vector<std::uint8_t> expected = unit(1000, 1);
+      std::vector<std::uint8_t> expected = unit(first, 1);
       for (std::uint8_t tag : {std::uint8_t{9}, std::uint8_t{10}}) {
         auto u = unit(1000, tag);
         expected.insert(expected.end(), u.begin(), u.end());

@@ -28,6 +28,7 @@
 #include "support/rtsps_server.h"
 #include "support/simulator_process.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 using namespace std::chrono_literals;
 using namespace bambu::test::go2rtc;
@@ -39,6 +40,7 @@ using bambu::test::e2e::ffprobe_warnings;
 using bambu::test::RtspsServer;
 using bambu::test::SimulatorProcess;
 using bambu::test::TempDir;
+using bambu::test::wait_until;
 using bambu::test::e2e::k_binary;
 using bambu::test::e2e::read_file;
 namespace fs = std::filesystem;
@@ -110,14 +112,17 @@ struct JpegUnderGo2rtc {
 
 json heartbeat(const fs::path& path) { return json::parse(read_file(path), nullptr, false); }
 
-// Waits until bambu-stream has written at least `n` units (its --timing).
+// Waits until bambu-stream has written at least `n` units (its --timing),
+// and returns those written by then (fewer after `timeout`).
 std::vector<WrittenUnit> wait_for_units(const fs::path& timing, std::size_t n, std::chrono::seconds timeout) {
-  const auto end = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    auto units = read_timing(timing);
-    if (units.size() >= n || std::chrono::steady_clock::now() > end) return units;
-    std::this_thread::sleep_for(20ms);
-  }
+  std::vector<WrittenUnit> units;
+  wait_until(
+      [&] {
+        units = read_timing(timing);
+        return units.size() >= n;
+      },
+      timeout, 20ms);
+  return units;
 }
 
 // Checks that every frame the client got after PLAY reached it within 50 ms
@@ -203,11 +208,12 @@ TEST_CASE("go2rtc: stops bambu-stream with SIGTERM when the last client leaves, 
   // Stopped: the final heartbeat (written after the signal, on the way to
   // exit 0), then the pid gone (go2rtc reaped it).
   json hb;
-  while (std::chrono::steady_clock::now() < left + 10s) {
-    hb = heartbeat(s.dir.path / "hb.json");
-    if (hb.is_object() && hb["state"] == "stopped" && ::kill(pid, 0) != 0 && errno == ESRCH) break;
-    std::this_thread::sleep_for(20ms);
-  }
+  wait_until(
+      [&] {
+        hb = heartbeat(s.dir.path / "hb.json");
+        return hb.is_object() && hb["state"] == "stopped" && ::kill(pid, 0) != 0 && errno == ESRCH;
+      },
+      10s, 20ms);
   const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - left).count();
   REQUIRE(hb.is_object());
   CHECK(hb["state"] == "stopped");

@@ -18,7 +18,6 @@
 #include <regex>
 #include <sstream>
 #include <string>
-#include <thread>
 
 #include "support/child_process.h"
 #include "support/e2e.h"
@@ -28,6 +27,7 @@
 #include "support/status_listener.h"
 #include "support/temp_dir.h"
 #include "support/text_file.h"
+#include "support/wait.h"
 
 using namespace std::chrono_literals;
 using namespace bambu::test::go2rtc;
@@ -39,6 +39,7 @@ using bambu::test::RtspsServer;
 using bambu::test::SimulatorProcess;
 using bambu::test::StatusListener;
 using bambu::test::TempDir;
+using bambu::test::wait_until;
 using bambu::test::read_text;
 using bambu::test::e2e::k_binary;
 using bambu::test::e2e::read_file;
@@ -147,12 +148,12 @@ TEST_CASE("go2rtc recipes: docker/go2rtc.yaml's one preloaded `printer` stream: 
 
   go2rtc.stop();
   json hb_end;
-  const auto end = std::chrono::steady_clock::now() + 10s;
-  while (std::chrono::steady_clock::now() < end) {
-    hb_end = heartbeat(hb);
-    if (hb_end.is_object() && hb_end["state"] == "stopped" && ::kill(pid, 0) != 0) break;
-    std::this_thread::sleep_for(20ms);
-  }
+  wait_until(
+      [&] {
+        hb_end = heartbeat(hb);
+        return hb_end.is_object() && hb_end["state"] == "stopped" && ::kill(pid, 0) != 0;
+      },
+      10s, 20ms);
   CHECK(hb_end["state"] == "stopped");  // SIGTERM, a clean exit 0: not "failed"
   CHECK(hb_end["last_error"].is_null());
 }

@@ -17,11 +17,13 @@
 #include "core/rfc3339.h"
 #include "heartbeat/heartbeat.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 using namespace bambu;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
 using bambu::test::TempDir;
+using bambu::test::wait_until;
 
 namespace {
 
@@ -114,19 +116,13 @@ TEST_CASE("HeartbeatWriter: first write at once, state changes promptly, rewrite
 
   auto t0 = std::chrono::steady_clock::now();
   status.set_state(StreamState::streaming);
-  while (read_json(path)["state"] != "streaming" && std::chrono::steady_clock::now() - t0 < 2s) {
-    std::this_thread::sleep_for(5ms);
-  }
+  REQUIRE(wait_until([&] { return read_json(path)["state"] == "streaming"; }, 2s));
   CHECK(std::chrono::steady_clock::now() - t0 < 200ms);
 
   // Nothing changes now: only the once-a-second rewrite can give a new updated_at.
   auto first = read_json(path)["updated_at"].get<std::string>();
   const auto waited_from = std::chrono::steady_clock::now();
-  while (read_json(path)["updated_at"].get<std::string>() == first &&
-         std::chrono::steady_clock::now() - waited_from < 3s) {
-    std::this_thread::sleep_for(20ms);
-  }
-  CHECK(read_json(path)["updated_at"].get<std::string>() != first);
+  CHECK(wait_until([&] { return read_json(path)["updated_at"].get<std::string>() != first; }, 3s, 20ms));
   CHECK(std::chrono::steady_clock::now() - waited_from < 2500ms);  // 1 s, with room for a loaded machine
 
   status.set_state(StreamState::stopped);

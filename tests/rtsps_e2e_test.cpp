@@ -21,6 +21,7 @@
 #include "support/ports.h"
 #include "support/rtsps_server.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 #include "transport/tls.h"
 
 using namespace std::chrono_literals;
@@ -33,6 +34,7 @@ using bambu::test::TestPki;
 using bambu::test::RtspsServer;
 using bambu::test::ServedCertificate;
 using bambu::test::k_rtsps_code;
+using bambu::test::wait_until;
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 using nlohmann::json;
@@ -225,7 +227,7 @@ TEST_CASE("RTSPS: the server stopped mid-stream and restarted: the stream resume
   REQUIRE(c.wait_for_stdout(188 * 200, k_wait));
   server.kill();
   const std::size_t before = c.stdout_size();
-  std::this_thread::sleep_for(300ms);
+  REQUIRE(c.wait_for_stderr("reconnecting in", k_wait));  // the outage seen while the server is down
   server.start();  // same port
   REQUIRE(c.wait_for_stderr("stream regained", k_wait));
   REQUIRE(c.wait_for_stdout(before + 188 * 200, k_wait));
@@ -268,11 +270,10 @@ TEST_CASE("RTSPS: a 60 s session against a 10 s session timeout stays up on keep
   auto c = rtsps_client(server, {"-v"});
   REQUIRE(c.wait_for_stdout(188, k_wait));
   const std::size_t at_start = c.stdout_size();
-  std::this_thread::sleep_for(60s);
+  std::this_thread::sleep_for(60s);  // the session's length, six timeouts: what this test is about
   REQUIRE_FALSE(c.exited_at());
-  const std::size_t after_55 = c.stdout_size();
-  std::this_thread::sleep_for(2s);
-  CHECK(c.stdout_size() > after_55);  // still flowing at the end
+  const std::size_t after_60 = c.stdout_size();
+  CHECK(c.wait_for_stdout(after_60 + 1, 5s));  // still flowing at the end
   CHECK(c.stdout_size() > at_start);
   sigterm_exits_0_within_1s(c);
   CHECK(c.stderr_text().find("reconnecting") == std::string::npos);
@@ -320,10 +321,7 @@ TEST_CASE("RTSPS --snapshot: a decoded keyframe as a JPEG of the stream's size, 
   const fs::path snapshot = dir.path / "x1c.jpg", heartbeat = dir.path / "x1c.json";
   auto c = rtsps_client(server, {"--format", "mpegts", "--snapshot", snapshot.string(), "--snapshot-interval", "0.5",
                                  "--heartbeat", heartbeat.string()});
-  const auto end = std::chrono::steady_clock::now() + k_wait;
-  while (!fs::exists(snapshot) && std::chrono::steady_clock::now() < end && !c.exited_at()) {
-    std::this_thread::sleep_for(20ms);
-  }
+  wait_until([&] { return fs::exists(snapshot) || c.exited_at(); }, k_wait, 20ms);
   REQUIRE(fs::exists(snapshot));
   const auto jpeg = read_file(snapshot);
   REQUIRE(bambu::is_whole_jpeg(jpeg));

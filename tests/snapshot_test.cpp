@@ -22,9 +22,11 @@
 #include "simulator/jpeg_maker.h"
 #include "status/printers.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 using namespace std::chrono_literals;
 using bambu::test::TempDir;
+using bambu::test::wait_until;
 namespace fs = std::filesystem;
 using Bytes = std::vector<std::uint8_t>;
 
@@ -40,17 +42,6 @@ Bytes read_all(const fs::path& p) {
   in.seekg(0);
   in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
   return in ? bytes : Bytes{};
-}
-
-// Waits up to `limit` for `condition`, polling every 2 ms.
-template <typename F>
-bool eventually(F condition, std::chrono::milliseconds limit = 5000ms) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > end) return false;
-    std::this_thread::sleep_for(2ms);
-  }
-  return true;
 }
 
 // A fake JPEG of `size` bytes whose body is `fill`: FF D8 ... FF D9.
@@ -87,11 +78,11 @@ TEST_CASE("SnapshotWriter: a reader polling the file while it is replaced at 5 f
   {
     bambu::SnapshotWriter writer(path.string(), 0.15, status, log);
     for (const auto& frame : offered) {
-      REQUIRE(eventually([&] { return writer.due(); }));
+      REQUIRE(wait_until([&] { return writer.due(); }, 5s));
       CHECK(writer.offer(frame));
       std::this_thread::sleep_for(200ms);  // the camera's pace: 5 fps
     }
-    REQUIRE(eventually([&] { return read_all(path) == offered.back(); }));
+    REQUIRE(wait_until([&] { return read_all(path) == offered.back(); }, 5s));
   }
   done = true;
   reader.join();

@@ -15,18 +15,19 @@
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
-#include <thread>
 
 #include "heartbeat/heartbeat.h"
 #include "support/child_process.h"
 #include "support/cli_env.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 using namespace std::chrono_literals;
 using bambu::test::ChildOptions;
 using bambu::test::ChildProcess;
 using bambu::test::k_cli_env_vars;
 using bambu::test::TempDir;
+using bambu::test::wait_until;
 namespace fs = std::filesystem;
 using std::chrono::system_clock;
 
@@ -76,7 +77,11 @@ const char* name(Kind k) {
   return "?";
 }
 
-void make_heartbeat(const fs::path& p, Kind kind) {
+// Writes a heartbeat of `kind` at `p` (or removes it: missing). `age`: how
+// long ago its updated_at is, for fresh_streaming and stopped (stale is
+// always 10 minutes old): a test ages a heartbeat by its contents, as a
+// reader judges it, never by waiting.
+void make_heartbeat(const fs::path& p, Kind kind, std::chrono::milliseconds age = 0ms) {
   std::error_code ignored;
   fs::remove(p, ignored);
   if (kind == Kind::missing) return;
@@ -93,7 +98,7 @@ void make_heartbeat(const fs::path& p, Kind kind) {
   auto now = system_clock::now();
   s.started_at = now - 120s;
   // Fresh stays fresh for a minute, however slow the machine, under the --max-age 60 the server uses.
-  s.updated_at = kind == Kind::stale ? now - 10min : now;
+  s.updated_at = kind == Kind::stale ? now - 10min : now - age;
   s.frames = 77;
   s.dropped = 1;
   s.reconnects = 2;
@@ -101,6 +106,30 @@ void make_heartbeat(const fs::path& p, Kind kind) {
   auto j = bambu::heartbeat_json(s);
   j["codec"] = "mjpeg";  // a field this version does not know
   write_text(p, j.dump());
+}
+
+// A TCP connection to 127.0.0.1:`port` (the test fails if it cannot be made).
+int connect_loopback(int port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
+  return fd;
+}
+
+// How many sockets process `pid` holds open (under qemu too: its
+// descriptors are the emulated program's).
+std::size_t socket_count(pid_t pid) {
+  std::size_t n = 0;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator("/proc/" + std::to_string(pid) + "/fd", ec)) {
+    std::error_code gone;  // a descriptor closed meanwhile
+    if (fs::read_symlink(entry.path(), gone).string().starts_with("socket:")) ++n;
+  }
+  return n;
 }
 
 const Kind k_kinds[] = {Kind::fresh_streaming, Kind::stale, Kind::stopped, Kind::missing, Kind::corrupt};
@@ -172,10 +201,10 @@ TEST_CASE("status once: exit 0 and started only for a fresh streaming heartbeat,
 TEST_CASE("status once: --max-age, BAMBU_HEARTBEAT, -q, and usage errors exit 2") {
   TempDir dir("status");
   auto hb = dir.path / "hb.json";
-  make_heartbeat(hb, Kind::fresh_streaming);
-  std::this_thread::sleep_for(300ms);
+  make_heartbeat(hb, Kind::fresh_streaming, 1s);  // within the default --max-age 5, not within 0.1
   auto strict = run({"status", "--heartbeat", hb.string(), "--max-age", "0.1"});
   CHECK(strict.wait_for_exit(k_wait) == 1);
+  CHECK_THAT(strict.stderr_text(), Catch::Contains("is stale"));
 
   ChildProcess from_env(ChildOptions{{k_binary, "status"}, {{"BAMBU_HEARTBEAT", hb.string()}}, k_cli_env_vars, true});
   CHECK(from_env.wait_for_exit(k_wait) == 0);
@@ -279,15 +308,12 @@ TEST_CASE("status server: SIGTERM right after start still stops it") {
 TEST_CASE("status server: an idle client connection delays SIGTERM by at most the 2 s read timeout") {
   TempDir dir("status");
   StatusServer server(dir.path / "hb.json");
-  // Connect and send nothing, like a stuck client.
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  addr.sin_port = htons(static_cast<std::uint16_t>(server.port()));
-  REQUIRE(::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0);
-  std::this_thread::sleep_for(100ms);
+  // Connect and send nothing, like a stuck client; SIGTERM once the server
+  // holds the connection (its socket in the server's descriptors), so that
+  // a worker waits on it.
+  const std::size_t sockets = socket_count(server.process().pid());
+  const int fd = connect_loopback(server.port());
+  REQUIRE(wait_until([&] { return socket_count(server.process().pid()) > sockets; }, k_wait));
   server.process().signal(SIGTERM);
   auto sent_at = std::chrono::steady_clock::now();
   CHECK(server.process().wait_for_exit(k_wait) == 0);
@@ -359,8 +385,12 @@ TEST_CASE("option --check: exit 0 without contacting the printer, one line on st
   CHECK(c.stderr_text() == "check: ok: 127.0.0.1:" + port +
                                ", source auto: serial prefix 01P is model P1S, so jpeg (TLS, JPEG frames); "
                                "nothing was contacted\n");
-  std::this_thread::sleep_for(300ms);
-  CHECK(sim.stderr_text().find("session") == std::string::npos);  // -v logs every session
+  // -v logs every session as the simulator accepts it, in the order of
+  // connection: one made now is session 1 unless --check made one first.
+  ::close(connect_loopback(std::stoi(port)));
+  REQUIRE(sim.wait_for_stderr("TCP connection accepted", k_wait));
+  CHECK_THAT(sim.stderr_text(), Catch::Contains("session 1: TCP connection accepted"));
+  CHECK(sim.stderr_text().find("session 2") == std::string::npos);
   CHECK_FALSE(fs::exists("/nonexistent/dir/hb.json"));
   sim.signal(SIGTERM);
   CHECK(sim.wait_for_exit(k_wait) == 0);

@@ -89,6 +89,7 @@ TEST_CASE("a read times out at its deadline, and a stop wakes it at once") {
   CHECK(ms_since(t0) < 500);
 
   std::thread stopper([&] {
+    // Usually while the read below waits; a stop that came first ends it at once all the same.
     std::this_thread::sleep_for(100ms);
     stop.request_stop(StopReason::signal);
   });

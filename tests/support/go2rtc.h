@@ -31,13 +31,13 @@
 #include <optional>
 #include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/child_process.h"
 #include "support/cli_env.h"
 #include "support/e2e.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 namespace bambu::test::go2rtc {
 
@@ -197,15 +197,16 @@ class Go2rtc {
         env_with({"GO2RTC_BIN", tools.go2rtc.string()}),
         k_cli_env_vars,
         true});
-    const auto end = std::chrono::steady_clock::now() + 15s;
-    while (std::chrono::steady_clock::now() < end) {
-      if (http_get(api_port_, "/api").find(" 200 ") != std::string::npos &&
-          log().find("[rtsp] listen") != std::string::npos) {
-        return true;
-      }
-      if (process_->exited_at() || log().find("address already in use") != std::string::npos) break;
-      std::this_thread::sleep_for(20ms);
-    }
+    // Ready, or gone (a port taken meanwhile): then the caller tries others.
+    bool ready = false;
+    wait_until(
+        [&] {
+          ready = http_get(api_port_, "/api").find(" 200 ") != std::string::npos &&
+                  log().find("[rtsp] listen") != std::string::npos;
+          return ready || process_->exited_at() || log().find("address already in use") != std::string::npos;
+        },
+        15s, 20ms);
+    if (ready) return true;
     stop();
     return false;
   }

@@ -62,6 +62,13 @@ class LoopbackPort {
   std::uint16_t port() const { return port_; }
   /// The socket (owned here), for a test server that accepts on it.
   int fd() const { return fd_; }
+  /// True while a connection waits to be accepted (listen = true): the
+  /// kernel has completed its TCP handshake, so the client's connect()
+  /// returned. Takes nothing from the queue.
+  bool has_pending_connection() const {
+    pollfd p{fd_, POLLIN, 0};
+    return ::poll(&p, 1, 0) == 1 && (p.revents & POLLIN) != 0;
+  }
 
  private:
   /// Closes the socket and throws std::system_error for errno.

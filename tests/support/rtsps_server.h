@@ -15,13 +15,13 @@
 #include <memory>
 #include <optional>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "simulator/certificate.h"
 #include "support/child_process.h"
 #include "support/e2e.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 #include "transport/tls.h"
 
 namespace bambu::test {
@@ -74,20 +74,22 @@ class RtspsServer {
     argv.insert(argv.end(), extra_.begin(), extra_.end());
     if (process_) logs_ += process_->stderr_text();
     process_ = std::make_unique<ChildProcess>(ChildOptions{argv, {}, {}, true});
-    const auto end = std::chrono::steady_clock::now() + 20s;
-    for (;;) {
-      std::vector<std::uint8_t> out = process_->stdout_bytes();
-      std::string text(out.begin(), out.end());
-      if (auto pos = text.find("listening on 127.0.0.1:"); pos != std::string::npos && text.find('\n', pos) != std::string::npos) {
-        port_ = std::stoi(text.substr(pos + 23));
-        break;
-      }
-      if (std::chrono::steady_clock::now() > end || process_->exited_at()) {
-        FAIL("the RTSPS test server did not start: " << process_->stderr_text());
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    REQUIRE(port_ > 0);
+    // Its whole "listening on" line, or its exit: waiting on cannot help then.
+    int port = 0;
+    const bool ended = wait_until(
+        [&] {
+          std::vector<std::uint8_t> out = process_->stdout_bytes();
+          std::string text(out.begin(), out.end());
+          if (auto pos = text.find("listening on 127.0.0.1:");
+              pos != std::string::npos && text.find('\n', pos) != std::string::npos) {
+            port = std::stoi(text.substr(pos + 23));
+            return true;
+          }
+          return process_->exited_at().has_value();
+        },
+        20s, 20ms);
+    if (!ended || port == 0) FAIL("the RTSPS test server did not start: " << process_->stderr_text());
+    port_ = port;
   }
   // Kills the server like a crash or power loss (SIGKILL; the kernel resets
   // its connections) and waits until it is gone.
@@ -110,12 +112,7 @@ class RtspsServer {
   // passed; true if it is. The server logs each connection's requests before
   // its "client closed", so waiting for the close makes a count final.
   bool wait_for_count(const std::string& needle, std::size_t n, std::chrono::milliseconds timeout) const {
-    const auto end = std::chrono::steady_clock::now() + timeout;
-    while (count(needle) < n) {
-      if (std::chrono::steady_clock::now() > end) return false;
-      std::this_thread::sleep_for(20ms);
-    }
-    return true;
+    return wait_until([&] { return count(needle) >= n; }, timeout, 20ms);
   }
 
  private:

@@ -9,7 +9,6 @@
 #include <filesystem>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/child_process.h"
@@ -17,6 +16,7 @@
 #include "support/e2e.h"
 #include "support/jpeg_info.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 namespace bambu::test {
 
@@ -55,14 +55,19 @@ class SimulatorProcess {
   // Every whole JPEG sent so far, in order, once there are at least
   // `at_least`: the simulator records a frame just after its write returns,
   // so a fast client can finish before the record has it.
+  // (The test fails if the record is ever not whole JPEGs; after 5 s it
+  // gets what there is.)
   std::vector<Bytes> sent_frames(std::size_t at_least = 0) const {
-    auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-    for (;;) {
-      auto frames = split_jpegs(e2e::read_file(record_path()));
-      REQUIRE(frames);
-      if (frames->size() >= at_least || std::chrono::steady_clock::now() > end) return *frames;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
+    std::vector<Bytes> frames;
+    wait_until(
+        [&] {
+          auto split = split_jpegs(e2e::read_file(record_path()));
+          REQUIRE(split);
+          frames = std::move(*split);
+          return frames.size() >= at_least;
+        },
+        std::chrono::seconds(5), std::chrono::milliseconds(10));
+    return frames;
   }
   /// Its stderr so far.
   std::string log() const { return process_->stderr_text(); }

@@ -8,12 +8,12 @@
 #include <chrono>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "support/child_process.h"
 #include "support/cli_env.h"
 #include "support/e2e.h"
+#include "support/wait.h"
 
 namespace bambu::test {
 
@@ -40,13 +40,12 @@ class StatusListener {
   /// `limit`; returns whether it did.
   template <typename F>
   bool until(const std::string& path, F ok, std::chrono::seconds limit = std::chrono::seconds(30)) const {
-    const auto end = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < end) {
-      auto res = get(path);
-      if (res && ok(*res)) return true;
-      std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    }
-    return false;
+    return wait_until(
+        [&] {
+          auto res = get(path);
+          return res && ok(*res);
+        },
+        limit, std::chrono::milliseconds(50));
   }
   /// Polls until `path` answers with HTTP status `status`.
   bool until_status(const std::string& path, int status) const {

@@ -112,7 +112,14 @@ constexpr long k_mjpeg_max_rss_kib = 16 * 1024;
 
 }  // namespace
 
-TEST_CASE("jpeg source as H.264 MPEG-TS: camera frames at 5 fps with jitter, one frame per JPEG, PTS on arrival") {
+// [not-under-qemu] on the tests below that need the encoder to keep pace:
+// encoding a 1280x720 JPEG takes longer than a frame interval under
+// emulation, so the encoder drops frames (by design), and checks that match
+// each JPEG to its access unit, or that bound times, cannot hold.
+
+// Not under qemu: frame-exact, it needs every JPEG encoded within 200 ms.
+TEST_CASE("jpeg source as H.264 MPEG-TS: camera frames at 5 fps with jitter, one frame per JPEG, PTS on arrival",
+          "[not-under-qemu]") {
   TempDir dir;
   const fs::path sent_times = dir.path / "sent.txt", written = dir.path / "written.txt", hb = dir.path / "hb.json";
   auto extra = camera_frames();
@@ -189,7 +196,10 @@ TEST_CASE("jpeg source as H.264 MPEG-TS: camera frames at 5 fps with jitter, one
   CHECK(h["bitrate_kbps"].get<double>() > 0);
 }
 
-TEST_CASE("jpeg source as H.264 at 1 fps: every JPEG one frame, the first a keyframe, a keyframe every 2 s after the burst") {
+// Not under qemu: the keyframe pattern needs steady arrival times, which
+// emulation's scheduling does not give.
+TEST_CASE("jpeg source as H.264 at 1 fps: every JPEG one frame, the first a keyframe, a keyframe every 2 s after the burst",
+          "[not-under-qemu]") {
   TempDir dir;
   SimulatorProcess sim(camera_frames(), "1");
   auto c = encoding_client(sim, {"--frames", "7"});
@@ -246,7 +256,9 @@ TEST_CASE("jpeg source as Annex-B H.264: starts 00 00 00 01 SPS, SPS and PPS bef
   CHECK(streams[0]["nb_read_frames"] == "30");
 }
 
-TEST_CASE("jpeg source as H.264, reconnect mid-stream: PTS monotonic and continuous, a keyframe right after") {
+// Not under qemu: frame-exact, it needs every JPEG encoded within 200 ms.
+TEST_CASE("jpeg source as H.264, reconnect mid-stream: PTS monotonic and continuous, a keyframe right after",
+          "[not-under-qemu]") {
   TempDir dir;
   const fs::path written = dir.path / "written.txt", hb = dir.path / "hb.json";
   SimulatorProcess sim({"--fault", "drop-mid-frame", "--fault-after", "6"}, "5");
@@ -273,7 +285,8 @@ TEST_CASE("jpeg source as H.264, reconnect mid-stream: PTS monotonic and continu
   }
 }
 
-TEST_CASE("an undecodable JPEG is skipped with a warning and counted, the stream goes on") {
+// Not under qemu: it needs the bad JPEG not to be replaced while the encoder is busy.
+TEST_CASE("an undecodable JPEG is skipped with a warning and counted, the stream goes on", "[not-under-qemu]") {
   TempDir dir;
   const fs::path hb = dir.path / "hb.json";
   SimulatorProcess sim({"--fault", "undecodable", "--fault-after", "2"}, "4");
@@ -305,7 +318,8 @@ TEST_CASE("a camera that sends only undecodable JPEGs trips the stall watchdog, 
   CHECK_THAT(sim.log(), Catch::Contains("session 2 opened"));
 }
 
-TEST_CASE("a resolution change reopens the encoder: a keyframe at the new size, the TS runs on") {
+// Not under qemu: frame-exact, it needs every JPEG encoded within 100 ms.
+TEST_CASE("a resolution change reopens the encoder: a keyframe at the new size, the TS runs on", "[not-under-qemu]") {
   TempDir dir;
   SimulatorProcess sim({"--fault", "resize", "--fault-after", "3"}, "10");
   auto c = encoding_client(sim, {"--frames", "8"});
@@ -363,7 +377,7 @@ TEST_CASE("FFmpeg only where needed: an MJPEG stream never loads libavcodec, an 
   sigterm_exits_0_within_1s(h264);
 }
 
-TEST_CASE("option --bitrate caps the encoded stream once the camera's pace is known") {
+TEST_CASE("option --bitrate caps the encoded stream once the camera's pace is known", "[long]") {
   TempDir dir;
   const fs::path written = dir.path / "written.txt";
   SimulatorProcess sim(camera_frames(), "5");

@@ -265,7 +265,7 @@ TEST_CASE("RTSPS: the server gone for good exits 5 after --retry-for") {
   CHECK_THAT(first_line(err.substr(err.find("error:"))), Catch::StartsWith("error: stream lost"));
 }
 
-TEST_CASE("RTSPS: a 60 s session against a 10 s session timeout stays up on keepalives") {
+TEST_CASE("RTSPS: a 60 s session against a 10 s session timeout stays up on keepalives", "[long]") {
   RtspsServer server({"--fps", "5", "--width", "320", "--height", "240", "--session-timeout", "10"});
   auto c = rtsps_client(server, {"-v"});
   REQUIRE(c.wait_for_stdout(188, k_wait));

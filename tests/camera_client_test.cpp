@@ -88,9 +88,9 @@ TEST_CASE("the client logs in with the exact packet and reassembles frames split
   });
   Harness h(peer.port());
   // About 19,000 records of 1 to 7 bytes take well over the harness's 0.3 s
-  // stall limit on a slow machine (or under qemu: issue 16), which would end
-  // the session `stalled` mid-frame. The stall watchdog is not what this
-  // test is about: give it the whole session deadline.
+  // stall limit on a slow machine (or under qemu, in the cross builds),
+  // which would end the session `stalled` mid-frame. The stall watchdog is
+  // not what this test is about: give it the whole session deadline.
   h.config.stall_timeout_s = 20;
   auto out = h.client().run_session(Clock::now() + 20s);
   peer.wait();

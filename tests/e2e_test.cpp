@@ -1,7 +1,9 @@
 // End-to-end: the built bambu-stream binary, run as go2rtc runs it (stdout a
 // pipe, stdin /dev/null, signals by pid), against `bambu-stream simulate` on
-// 127.0.0.1 port 0. Every fault the issue lists, checked on exit codes,
-// stderr's first line, byte-exact stdout and the heartbeat file.
+// 127.0.0.1 port 0. Every fault a printer or a reader can show (a slow or
+// gone reader, a dropped or silent printer, a wrong code or certificate,
+// signals at every stage), checked on exit codes, stderr's first line,
+// byte-exact stdout and the heartbeat file.
 #include <catch2/catch.hpp>
 
 #include <fcntl.h>

@@ -106,8 +106,9 @@ long status_kib(pid_t pid, const std::string& field) {
   return -1;
 }
 
-// An MJPEG stream's peak RSS: about 10 MiB in both builds (issue 18); with
-// FFmpeg loaded (dynamic) or touched (static) it would be 20 MiB or more.
+// An MJPEG stream's peak RSS: about 10 MiB in both builds, the dynamic one
+// and the static one; with FFmpeg loaded (dynamic) or touched (static) it
+// would be 20 MiB or more.
 constexpr long k_mjpeg_max_rss_kib = 16 * 1024;
 
 }  // namespace
@@ -368,7 +369,7 @@ TEST_CASE("FFmpeg only where needed: an MJPEG stream never loads libavcodec, an 
   auto h264 = encoding_client(sim, {});
   REQUIRE(h264.wait_for_stdout(3 * 188, k_wait));
 #if BAMBU_TEST_STATIC
-  // The static binary (issue 18) has FFmpeg inside: it maps no library at all.
+  // The static binary has FFmpeg inside: it maps no library at all.
   CHECK_FALSE(maps_library(h264.pid(), ".so"));
 #else
   CHECK(maps_library(h264.pid(), "libavcodec"));

@@ -81,9 +81,9 @@ TEST_CASE("each frame reaches the fd in exactly one write, in order, byte-exact"
     buf.resize(static_cast<std::size_t>(n));
     CHECK(buf == frame);
   }
-  auto snap = status.report();
-  CHECK(snap.bytes == 40000 + 41000 + 42000 + 43000 + 44000);
-  CHECK(snap.dropped == 0);
+  auto report = status.report();
+  CHECK(report.bytes == 40000 + 41000 + 42000 + 43000 + 44000);
+  CHECK(report.dropped == 0);
   ::close(fds[0]);
   ::close(fds[1]);
 }
@@ -123,9 +123,9 @@ TEST_CASE("a stalled reader: nothing is written until a whole frame fits, and th
     CHECK(read_exactly(pipe.read, last.size()) == last);
     CHECK(writer.finish(1s));
   }
-  auto snap = status.report();
-  CHECK(snap.frames == 1);
-  CHECK(snap.dropped == 9);
+  auto report = status.report();
+  CHECK(report.frames == 1);
+  CHECK(report.dropped == 9);
   CHECK_FALSE(stop.stop_requested());
 }
 
@@ -272,7 +272,7 @@ TEST_CASE("video backlog: units queue in order, and on overflow output resumes a
     }());
     CHECK(writer.finish(1s));
   }
-  auto snap = status.report();
-  CHECK(snap.frames == 3);
-  CHECK(snap.dropped == 7);  // units 2 to 8
+  auto report = status.report();
+  CHECK(report.frames == 3);
+  CHECK(report.dropped == 7);  // units 2 to 8
 }

@@ -1,4 +1,4 @@
-// End-to-end under the real go2rtc (issue 14): the built bambu-stream run as
+// End-to-end under the real go2rtc: the built bambu-stream run as
 // an `exec:` source of go2rtc 1.9.14 (through go2rtc-loopback, 127.0.0.1
 // only), as users run it, watched by an RTSP client of go2rtc
 // (tests/support/rtsp_client.py) that notes when each H.264 frame arrives.

@@ -1,4 +1,4 @@
-// Issue 15: the shipped go2rtc configurations under the real go2rtc 1.9.14
+// The shipped go2rtc configurations under the real go2rtc 1.9.14
 // (go2rtc-loopback: 127.0.0.1 only), with simulators (and the RTSPS test
 // server) standing in for printers: docker/go2rtc.yaml, the image's one
 // preloaded H.264 stream `printer`, and go2rtc.yaml.example, one line per

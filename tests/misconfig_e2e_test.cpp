@@ -1,4 +1,4 @@
-// Issue 17 end to end: the built bambu-stream, run as go2rtc runs it,
+// End to end: the built bambu-stream, run as go2rtc runs it,
 // against each misconfiguration users hit. Each case checks the exit code,
 // that the first stderr line names the cause and the fix, that no retry
 // follows (connections counted at the peer), and that the access code is in

@@ -1,5 +1,5 @@
-// Issue 17: every misconfiguration gets a first line that names the cause
-// and the fix. The pure pieces (the tunnel's header, the connect-failure
+// Every misconfiguration gets a first line that names the cause and the
+// fix. The pure pieces (the tunnel's header, the connect-failure
 // messages, the access-code check) on values; the --source auto probe and
 // a CameraClient against loopback stand-ins: ClosingPort for a port 322 that
 // closes at once, the in-process Simulator with its `tunnel` fault for the

@@ -1,4 +1,4 @@
-// Issue 15, end to end: the built binary's --snapshot against `simulate`,
+// End to end: the built binary's --snapshot against `simulate`,
 // served by `status --listen` as /snapshot.jpg; and a print farm: two
 // simulators, two streams, one status server over their heartbeat folder.
 #include <catch2/catch.hpp>
@@ -95,9 +95,9 @@ TEST_CASE("several printers: per-printer status and snapshots, labelled metrics,
   CHECK(status.until("/printers/b/stream_started", started));
   CHECK(status.until("/stream_started", started));  // no --heartbeat: every printer
   CHECK(status.until_status("/printers/b/snapshot.jpg", 200));
-  auto snap = status.get("/printers/b/snapshot.jpg");
-  REQUIRE(snap);
-  CHECK(sent_by(sim_b, snap->body));
+  auto snapshot = status.get("/printers/b/snapshot.jpg");
+  REQUIRE(snapshot);
+  CHECK(sent_by(sim_b, snapshot->body));
   auto b_status = status.get("/printers/b/status");
   REQUIRE(b_status);
   CHECK(nlohmann::json::parse(b_status->body)["snapshot"] == (dir.path / "b.jpg").string());

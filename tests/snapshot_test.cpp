@@ -1,4 +1,4 @@
-// Issue 15: --snapshot's writer (atomic replacement, interval, never a torn
+// --snapshot's writer (atomic replacement, interval, never a torn
 // file for a reader polling it), the RTSPS keyframe-to-JPEG conversion, the
 // /snapshot.jpg verdict, and the heartbeat folder of a print farm.
 #include <catch2/catch.hpp>

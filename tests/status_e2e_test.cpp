@@ -63,7 +63,8 @@ void write_text(const fs::path& p, const std::string& text) {
   fs::rename(temp, p);  // as the writer does: a reader never sees half a file
 }
 
-// The heartbeats the issue lists, written as HeartbeatWriter writes them.
+// A heartbeat in each state the status command tells apart, written as
+// HeartbeatWriter writes them.
 enum class Kind { fresh_streaming, stale, stopped, missing, corrupt };
 
 const char* name(Kind k) {

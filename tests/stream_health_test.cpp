@@ -338,7 +338,7 @@ TEST_CASE("reading files: deeply nested JSON up to the size limit does not crash
   CHECK_THAT(read_stream_health(open.string(), 5, k_now).reason, Catch::Contains("is not valid JSON"));
 }
 
-// Found by fuzz/heartbeat_reader_fuzz (issue 5): an updated_at outside
+// Found by fuzz/heartbeat_reader_fuzz: an updated_at outside
 // system_clock's range (64-bit nanoseconds, 1677 to 2262) overflowed while
 // being converted (undefined behaviour) and came out as a wrapped time. The
 // input is byte for byte fuzz/regressions/heartbeat_reader/year-4052-updated-at.json.

@@ -1,5 +1,6 @@
 // `bambu-stream status --listen 127.0.0.1:0` as a child process, and an
-// httplib client for it (issue 15's end-to-end tests).
+// httplib client for it (the end-to-end tests of --snapshot, the print
+// farm's --heartbeat-dir and the shipped go2rtc configurations).
 #pragma once
 
 #include <catch2/catch.hpp>

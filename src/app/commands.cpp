@@ -199,7 +199,12 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
       if (config.source != SourceChoice::jpeg) {
         convert = [](std::span<const std::uint8_t> keyframe) { return KeyframeJpeg().convert(keyframe); };
       }
-      snapshots.emplace(config.snapshot_path, config.snapshot_interval_s, status, log, std::move(convert));
+      try {
+        snapshots.emplace(config.snapshot_path, config.snapshot_interval_s, status, log, std::move(convert));
+      } catch (const FatalError& e) {
+        status.set_state(StreamState::failed, e.what());  // the heartbeat must say why we ended
+        throw;
+      }
     }
     code = run_pipeline(config, tls, status, snapshots, heartbeat, stop, log, error);
   }

@@ -12,6 +12,7 @@
 
 #include "core/atomic_file.h"
 #include "core/errors.h"
+#include "core/parent_folders.h"
 #include "core/rfc3339.h"
 
 namespace bambu {
@@ -65,6 +66,7 @@ std::string HeartbeatWriter::heartbeat_text() const {
 HeartbeatWriter::HeartbeatWriter(std::string path, StreamStatus& status, const Logger& log)
     : path_(std::move(path)), status_(status), log_(log) {
   try {
+    make_parent_folders(path_);
     write_file_atomically(path_, heartbeat_text());
   } catch (const std::system_error& e) {
     throw FatalError(ExitCode::usage, fmt::format("--heartbeat: {}", e.what()));

@@ -36,9 +36,10 @@ class HeartbeatWriter {
   /// Period between regular rewrites.
   static constexpr std::chrono::milliseconds k_period{1000};
 
-  /// Writes the first heartbeat synchronously, then starts the thread.
-  /// Throws FatalError(usage) if that first write fails (a wrong path should
-  /// fail at start, not silently). Hooks itself into status.set_on_change().
+  /// Creates the file's missing folders (make_parent_folders()), writes the
+  /// first heartbeat synchronously, then starts the thread. Throws
+  /// FatalError(usage) if either fails (a wrong path should fail at start,
+  /// not silently). Hooks itself into status.set_on_change().
   HeartbeatWriter(std::string path, StreamStatus& status, const Logger& log);
   /// Calls finish().
   ~HeartbeatWriter();

@@ -1,6 +1,12 @@
 #include "output/snapshot_writer.h"
 
+#include <fmt/format.h>
+
+#include <system_error>
+
 #include "core/atomic_file.h"
+#include "core/errors.h"
+#include "core/parent_folders.h"
 
 namespace bambu {
 
@@ -11,6 +17,11 @@ SnapshotWriter::SnapshotWriter(std::string path, double interval_s, StreamStatus
       status_(status),
       log_(log),
       convert_(std::move(convert)) {
+  try {
+    make_parent_folders(path_);
+  } catch (const std::system_error& e) {
+    throw FatalError(ExitCode::usage, fmt::format("--snapshot: {}", e.what()));
+  }
   status_.set_snapshot_path(path_);
   thread_ = std::thread([this] { run(); });
 }

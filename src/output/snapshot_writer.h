@@ -43,7 +43,9 @@ class SnapshotWriter {
   /// processes). `interval_s` > 0: seconds between snapshots, at least.
   /// Without `convert`, the offered bytes are written as they are (a JPEG).
   /// Records the path in `status` (heartbeat field `snapshot`) and each
-  /// written snapshot (`snapshot_at`). Starts the thread; writes nothing yet.
+  /// written snapshot (`snapshot_at`). Creates the file's missing folders
+  /// (make_parent_folders()) and starts the thread; writes nothing yet.
+  /// Throws FatalError(usage) if a folder cannot be created.
   SnapshotWriter(std::string path, double interval_s, StreamStatus& status, const Logger& log,
                  Converter convert = nullptr);
   /// Calls finish().

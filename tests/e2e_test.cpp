@@ -524,9 +524,10 @@ TEST_CASE("usage errors exit 2 with the reason first, --help goes to stderr, not
   CHECK(help.stdout_size() == 0);
   CHECK_THAT(help.stderr_text(), Catch::Contains("Exit codes"));
   TempDir dir;
-  auto hb = client({"--host", "h", "--access-code", k_code, "--heartbeat", (dir.path / "no/such/dir").string()});
+  std::ofstream(dir.path / "file") << "x";  // a folder that cannot be made
+  auto hb = client({"--host", "h", "--access-code", k_code, "--heartbeat", (dir.path / "file/hb.json").string()});
   CHECK(hb.wait_for_exit(k_wait) == 2);
-  CHECK_THAT(first_line(hb.stderr_text()), Catch::Contains("--heartbeat"));
+  CHECK_THAT(first_line(hb.stderr_text()), Catch::StartsWith("error: --heartbeat: cannot create the folder"));
   SimulatorProcess sim;
   auto taken = client({"simulate", "--listen", "127.0.0.1:" + sim.port(), "--access-code", k_code});
   CHECK(taken.wait_for_exit(k_wait) == 2);

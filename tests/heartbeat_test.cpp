@@ -146,13 +146,28 @@ TEST_CASE("HeartbeatWriter: a host and an error that are not UTF-8 still give va
 TEST_CASE("HeartbeatWriter refuses an unwritable path at start with a usage error") {
   Logger log(LogLevel::error);
   StreamStatus status("jpeg", "h", 6000);
-  try {
-    HeartbeatWriter writer("/nonexistent-dir/hb.json", status, log);
-    FAIL("no exception");
-  } catch (const FatalError& e) {
-    CHECK(e.code() == ExitCode::usage);
-    CHECK_THAT(e.what(), Catch::Contains("/nonexistent-dir/hb.json"));
+  TempDir dir;
+  std::ofstream(dir.path / "file") << "x";  // a folder that cannot be made, even by root
+  for (const auto& [path, named] : {std::pair{dir.path / "file" / "hb.json", dir.path / "file"},
+                                    std::pair{dir.path / "file" / "sub" / "hb.json", dir.path / "file" / "sub"}}) {
+    try {
+      HeartbeatWriter writer(path.string(), status, log);
+      FAIL("no exception");
+    } catch (const FatalError& e) {
+      CHECK(e.code() == ExitCode::usage);
+      CHECK_THAT(e.what(), Catch::StartsWith("--heartbeat: cannot create the folder " + named.string()));
+    }
   }
+}
+
+TEST_CASE("HeartbeatWriter creates the missing folders of its path") {
+  Logger log(LogLevel::error);
+  StreamStatus status("jpeg", "h", 6000);
+  TempDir dir;
+  const auto path = dir.path / "bambu" / "printers" / "hb.json";
+  HeartbeatWriter writer(path.string(), status, log);
+  writer.finish();
+  CHECK(read_json(path)["state"] == "connecting");
 }
 
 TEST_CASE("a reader never sees a partial heartbeat while it is rewritten") {

@@ -15,7 +15,7 @@ using namespace bambu::test::e2e;
 using bambu::test::TempDir;
 namespace fs = std::filesystem;
 
-TEST_CASE("--heartbeat and --snapshot create their missing folders, every level, as mkdir -p does") {
+TEST_CASE("options --heartbeat and --snapshot create their missing folders, every level, as mkdir -p does") {
   TempDir dir("output-folders");
   const fs::path heartbeat = dir.path / "bambu" / "hb" / "printer.json";
   const fs::path snapshot = dir.path / "bambu" / "snapshots" / "printer.jpg";
@@ -29,7 +29,7 @@ TEST_CASE("--heartbeat and --snapshot create their missing folders, every level,
   CHECK((st.st_mode & 0777 & ~0755) == 0);  // 0755 less the umask
 }
 
-TEST_CASE("a folder that cannot be made: exit 2 before any connection, the first line names it") {
+TEST_CASE("options --heartbeat and --snapshot: a folder that cannot be made exits 2 at start, the first line names it") {
   TempDir dir("output-folders");
   std::ofstream(dir.path / "file") << "x";
   SECTION("--heartbeat") {

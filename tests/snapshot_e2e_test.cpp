@@ -15,6 +15,7 @@
 #include "support/simulator_process.h"
 #include "support/status_listener.h"
 #include "support/temp_dir.h"
+#include "support/wait.h"
 
 using namespace std::chrono_literals;
 using namespace bambu::test::e2e;
@@ -76,7 +77,9 @@ TEST_CASE("snapshot, jpeg source: the printer's JPEG byte for byte, as /snapshot
   CHECK(j["snapshot"] == snapshot.string());
   CHECK(j["snapshot_age"].is_number());
   CHECK(j["snapshot_age"].get<double>() < 1.5);
-  CHECK(c.stdout_size() > 0);  // stdout streamed MPEG-TS all along
+  // stdout streams MPEG-TS too (its first unit may come after the first
+  // snapshot: the snapshot is the JPEG as it came, the unit is encoded).
+  CHECK(bambu::test::wait_until([&] { return c.stdout_size() > 0; }, std::chrono::milliseconds(k_wait)));
 
   sigterm_exits_0_within_1s(c);
   // The file stays; once older than --max-age it is 503, not a stale picture.

@@ -36,9 +36,16 @@ inline constexpr const char* k_python = "/usr/bin/python3";
 inline constexpr auto k_wait = 20s;
 
 /// The whole file's bytes (empty if it cannot be read).
+/// One bulk read, not a byte iterator: the test programs are built -O0 and
+/// may run under qemu, and a recording can be many megabytes.
 inline std::vector<std::uint8_t> read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::vector<std::uint8_t>(std::istreambuf_iterator<char>(in), {});
+  std::ifstream in(p, std::ios::binary | std::ios::ate);
+  if (!in) return {};
+  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(in.tellg()));
+  in.seekg(0);
+  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  return bytes;
 }
 
 /// NAL unit types in Annex-B `data`, in order: an independent scan of the

@@ -35,16 +35,21 @@ inline constexpr const char* k_python = "/usr/bin/python3";
 /// Generous limits: CI machines are slow, ASan slower.
 inline constexpr auto k_wait = 20s;
 
-/// The whole file's bytes (empty if it cannot be read).
-/// One bulk read, not a byte iterator: the test programs are built -O0 and
-/// may run under qemu, and a recording can be many megabytes.
+/// The whole file's bytes (empty if it cannot be read). Read in 64 KiB
+/// blocks, not through a byte iterator: the test programs are built -O0 and
+/// may run under qemu, and a recording can be many megabytes. Until the end
+/// of the file, whatever its stat size says (/proc files say 0).
 inline std::vector<std::uint8_t> read_file(const std::filesystem::path& p) {
-  std::ifstream in(p, std::ios::binary | std::ios::ate);
-  if (!in) return {};
-  std::vector<std::uint8_t> bytes(static_cast<std::size_t>(in.tellg()));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
-  bytes.resize(static_cast<std::size_t>(in.gcount()));
+  constexpr std::size_t k_block = 64 * 1024;
+  std::ifstream in(p, std::ios::binary);
+  std::vector<std::uint8_t> bytes;
+  std::size_t size = 0;
+  while (in) {
+    bytes.resize(size + k_block);
+    in.read(reinterpret_cast<char*>(bytes.data() + size), static_cast<std::streamsize>(k_block));
+    size += static_cast<std::size_t>(in.gcount());
+  }
+  bytes.resize(size);
   return bytes;
 }
 

@@ -5,7 +5,7 @@
 # build (it bounds the run with its own timeout); natively the run is bounded
 # here. --help goes to stderr (stdout is for video only) and exits 0.
 separate_arguments(EMULATOR UNIX_COMMAND "${EMULATOR}")
-foreach(command "" " simulate" " status")
+foreach(command "" " simulate" " status" " addon-config")
   string(STRIP "${command}" sub)
   execute_process(COMMAND ${EMULATOR} ${BINARY} ${sub} --help
                   RESULT_VARIABLE code OUTPUT_VARIABLE out ERROR_VARIABLE help TIMEOUT 120)
@@ -28,6 +28,9 @@ bambu-stream \\- stream a Bambu Lab printer's camera to stdout, for go2rtc, ffpl
 [\\fIoptions\\fR]
 .br
 .B bambu-stream status
+[\\fIoptions\\fR]
+.br
+.B bambu-stream addon-config
 [\\fIoptions\\fR]
 .SH DESCRIPTION
 The sections below are the program's own \\-\\-help text. The README, with

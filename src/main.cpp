@@ -5,6 +5,7 @@
 #include <exception>
 #include <memory>
 
+#include "app/addon_command.h"
 #include "app/check_command.h"
 #include "app/commands.h"
 #include "app/status_command.h"
@@ -30,6 +31,9 @@ int main(int argc, char** argv) {
     }
     if (auto* status = std::get_if<StatusConfig>(&parsed.command)) {
       return static_cast<int>(run_status(*status, *stop));
+    }
+    if (auto* addon = std::get_if<AddonConfigOptions>(&parsed.command)) {
+      return static_cast<int>(run_addon_config(*addon));
     }
     auto& config = std::get<StreamConfig>(parsed.command);
     if (config.check) return static_cast<int>(run_check(config));

@@ -295,6 +295,12 @@ struct StatusOptions {
   Verbosity verbosity;
 };
 
+// addon-config's options as CLI11 fills them; addon_config_options() finishes them.
+struct AddonCommandOptions {
+  AddonConfigOptions config;
+  Verbosity verbosity;
+};
+
 // Adds the stream command's options that name the printer, its camera and
 // the output format. Throws nothing.
 void add_printer_options(CLI::App& app, StreamOptions& options) {
@@ -470,6 +476,55 @@ CLI::App* add_status_command(CLI::App& app, StatusOptions& options) {
   return status_cmd;
 }
 
+// addon-config's --help footer: the options file's fields, from the one
+// list of them (config/addon_config_options.h), then the exit codes.
+std::string addon_config_footer() {
+  std::string text = fmt::format(
+      "The options file (JSON, at most {} bytes) is what Home Assistant's Supervisor writes from the add-on's\n"
+      "options: {{\"printers\": [PRINTER, ...], ...}}. Its fields, with their types in the add-on's schema:\n",
+      k_max_addon_options_bytes);
+  for (const auto& field : k_addon_other_fields) {
+    text += fmt::format("  {:<17} {:<26} {}\n", field.name, field.schema, field.meaning);
+  }
+  text += "Each PRINTER:\n";
+  for (const auto& field : k_addon_printer_fields) {
+    text += fmt::format("  {:<17} {:<26} {}\n", field.name, field.schema, field.meaning);
+  }
+  return text +
+         "\n"
+         "Each printer's exec: line is checked as --check checks it; a printer that fails is left out, with one\n"
+         "line naming it and its field, and the others are written.\n"
+         "\n"
+         "Exit codes:\n"
+         "  0  go2rtc's configuration was written (printers left out do not change this)\n"
+         "  1  internal error\n"
+         "  2  bad usage; the options file unreadable, too large, not JSON, or `printers` not a list\n"
+         "     (then nothing is written); or a folder or file that cannot be written";
+}
+
+// Adds the `addon-config` subcommand with its options to `app` and returns
+// it. Throws nothing.
+CLI::App* add_addon_config_command(CLI::App& app, AddonCommandOptions& options) {
+  AddonConfigOptions& addon = options.config;
+  auto* cmd = app.add_subcommand(
+      "addon-config", "Home Assistant add-on: write go2rtc's configuration and the access code files from its options");
+  cmd->footer(addon_config_footer());
+  cmd->add_option("--options", addon.options_path, "The add-on's options (JSON)")->capture_default_str();
+  cmd->add_option("--go2rtc-config", addon.go2rtc_config_path,
+                  "Write go2rtc's configuration here (JSON, which go2rtc reads as YAML), replaced atomically")
+      ->capture_default_str();
+  cmd->add_option("--codes-dir", addon.codes_dir, "Write each printer's access code here, as NAME.code (mode 0600)")
+      ->capture_default_str();
+  cmd->add_option("--heartbeat-dir", addon.heartbeat_dir,
+                  "Each stream's --heartbeat NAME.json and --snapshot NAME.jpg go here (status --heartbeat-dir)")
+      ->capture_default_str();
+  cmd->add_option("--binary", addon.binary, "The bambu-stream that go2rtc runs (absolute; exec.allow_paths)")
+      ->capture_default_str();
+  add_verbosity(*cmd, options.verbosity);
+  cmd->get_option("--verbose")->description("Log more: how each printer's camera source is chosen");
+  return cmd;
+}
+
 // Parses argv into the options that `app` declares. Returns the text to
 // print for --help or --version, else nullopt. Throws FatalError(usage) with
 // CLI11's reason: unexpected arguments named as describe_extras() does, any
@@ -575,6 +630,41 @@ StatusConfig status_config(const StatusOptions& options) {
   return status;
 }
 
+// The reason `path`, given to `option`, cannot go into a go2rtc exec: line,
+// or nullopt: go2rtc splits the line at blanks and quotes, reads what
+// follows a '#' as its own parameters and fills in ${VAR}s, so only
+// characters it leaves alone are allowed.
+std::optional<std::string> exec_line_path_problem(std::string_view option, const std::string& path) {
+  const bool plain = std::all_of(path.begin(), path.end(), [](unsigned char c) {
+    return std::isalnum(c) != 0 || c == '/' || c == '.' || c == '_' || c == '+' || c == '-';
+  });
+  if (!path.empty() && plain) return std::nullopt;
+  return fmt::format("{} {}: it goes into go2rtc's exec: lines, so only letters, digits and / . _ + - are allowed",
+                     option, path);
+}
+
+// addon-config's parsed options, validated into its AddonConfigOptions: the
+// folders made absolute. Throws FatalError(usage) at the first problem, in
+// this order: -v with -q, an empty --options or --go2rtc-config, a --binary
+// that is not absolute, then a path of an exec: line that go2rtc would
+// split or rewrite (--binary, --codes-dir, --heartbeat-dir).
+AddonConfigOptions addon_config_options(const AddonCommandOptions& options) {
+  AddonConfigOptions addon = options.config;
+  addon.log_level = log_level(options.verbosity);
+  if (addon.options_path.empty()) usage_error("--options: give the add-on's options file, e.g. /data/options.json");
+  if (addon.go2rtc_config_path.empty()) usage_error("--go2rtc-config: give the file to write");
+  if (addon.binary.empty() || addon.binary.front() != '/') {
+    usage_error(fmt::format("--binary {}: go2rtc's exec.allow_paths needs an absolute path", addon.binary));
+  }
+  addon.codes_dir = std::filesystem::absolute(addon.codes_dir).lexically_normal().string();
+  addon.heartbeat_dir = std::filesystem::absolute(addon.heartbeat_dir).lexically_normal().string();
+  for (const auto& [option, path] : {std::pair{"--binary", addon.binary}, std::pair{"--codes-dir", addon.codes_dir},
+                                     std::pair{"--heartbeat-dir", addon.heartbeat_dir}}) {
+    if (auto problem = exec_line_path_problem(option, path)) usage_error(*problem);
+  }
+  return addon;
+}
+
 }  // namespace
 
 ParsedCommand parse_command_line(int argc, const char* const* argv) {
@@ -591,10 +681,13 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   const CLI::App* simulate_cmd = add_simulate_command(app, simulate);
   StatusOptions status;
   const CLI::App* status_cmd = add_status_command(app, status);
+  AddonCommandOptions addon;
+  const CLI::App* addon_cmd = add_addon_config_command(app, addon);
 
   if (auto text = parse_arguments(app, argc, argv)) return ParsedCommand{std::move(*text)};
   if (simulate_cmd->parsed()) return ParsedCommand{simulate_config(simulate)};
   if (status_cmd->parsed()) return ParsedCommand{status_config(status)};
+  if (addon_cmd->parsed()) return ParsedCommand{addon_config_options(addon)};
   return ParsedCommand{stream_config(stream, argc, argv)};
 }
 

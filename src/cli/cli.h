@@ -6,6 +6,7 @@
 #include <string_view>
 #include <variant>
 
+#include "config/addon_config_options.h"
 #include "config/stream_config.h"
 #include "simulator/simulate_config.h"
 #include "status/status_config.h"
@@ -16,9 +17,10 @@ namespace bambu {
 /// What main() should do after parsing.
 struct ParsedCommand {
   /// Exactly one of: a stream to run (or to --check), a simulator to run,
-  /// a status to report (`status` needs --heartbeat or BAMBU_HEARTBEAT), or
-  /// text to print on stderr followed by exit (--help, --version).
-  std::variant<StreamConfig, SimulateConfig, std::string, StatusConfig> command;
+  /// a status to report (`status` needs --heartbeat or BAMBU_HEARTBEAT), the
+  /// add-on's options to turn into go2rtc's configuration (`addon-config`),
+  /// or text to print on stderr followed by exit (--help, --version).
+  std::variant<StreamConfig, SimulateConfig, std::string, StatusConfig, AddonConfigOptions> command;
 };
 
 /// The text --help ends with: the exit codes.

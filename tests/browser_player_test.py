@@ -9,23 +9,37 @@ go2rtc's page stream.html, as a user opens it.
   --mode mjpeg  stream `printer`, --format mjpeg: in this mode go2rtc's
                 player shows each JPEG as the <video>'s poster (a data: URL),
                 which must decode to 1280x720 and change from frame to frame.
-Both: the screenshot is not one flat colour (a real picture is on the page),
+  --mode webrtc stream `printer`, --format mpegts: stream.html?mode=webrtc
+                must play a 1280x720 <video> whose currentTime advances, fed
+                by the page's RTCPeerConnection: the player's mode label says
+                RTC, the connection is `connected`, its H.264 track decodes
+                1280x720 frames and goes on decoding, and the candidate pair
+                in use joins two addresses of the veth pair. go2rtc answers
+                no ICE check on 127.0.0.1, so this mode re-executes itself
+                in a network namespace of its own (support/netns.py), with
+                go2rtc's WebRTC listening on its veth addresses and Chromium
+                inside too: nothing leaves the namespace.
+All: the screenshot is not one flat colour (a real picture is on the page),
 and the page reported no error (console.error, an uncaught exception, a
 failed load or refused media), apart from the loads of its links to
 go2rtc.org, which fail here because nothing may leave the machine. The
 screenshot is written to --screenshot, for whoever looks at the run.
 
-Usage: browser_player_test.py --binary BAMBU_STREAM --mode mse|mjpeg --screenshot PNG
+Usage: browser_player_test.py --binary BAMBU_STREAM --mode mse|mjpeg|webrtc --screenshot PNG
 Exit status: 0 passed, 1 failed, 77 skipped (ctest's SKIP_RETURN_CODE: no
-Chromium or python3-websocket, no go2rtc, or no camera-720p frames).
+Chromium or python3-websocket, no go2rtc, or no camera-720p frames; for
+webrtc, no right to make a network namespace with a veth pair).
 Prints the time from opening the page to the first picture.
 """
 import argparse
 import os
+import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "support"))
+import netns  # noqa: E402 (the standard library only, unlike browser and go2rtc_stack)
+
 SKIP = 77
 FIRST_PICTURE_S = 60  # generous: a slow shared machine, or a sanitizer build
 ADVANCE_S = 30
@@ -38,6 +52,24 @@ MSE_PLAYING = """(() => { const v = %s;
   return v && v.videoWidth > 0 && v.currentTime > 0 ? {width: v.videoWidth, height: v.videoHeight,
                                                        time: v.currentTime} : null })()""" % VIDEO
 MSE_TIME = "%s.currentTime" % VIDEO
+# What the page's WebRTC connection says of itself: go2rtc's player
+# (video-stream.js, video-rtc.js) keeps it as `pc`, sets `pcState` to
+# WebSocket.OPEN and its mode label to "RTC" once the <video> shows its
+# stream; getStats() gives the decoded video track and the candidate pair in use.
+RTC_STATE = """(async () => { const el = document.querySelector('video-stream');
+  const pc = el && el.pc; if (!pc) return {connection: 'no RTCPeerConnection'};
+  const stats = await pc.getStats(); const all = {}; let video = null, pairId = null;
+  stats.forEach(s => { all[s.id] = s;
+    if (s.type === 'inbound-rtp' && s.kind === 'video') video = s;
+    if (s.type === 'transport' && s.selectedCandidatePairId) pairId = s.selectedCandidatePairId; });
+  const pair = pairId && all[pairId];
+  return {label: el.querySelector('.mode').innerText, pcState: el.pcState, connection: pc.connectionState,
+          stream: el.video.srcObject instanceof MediaStream,
+          codec: video && video.codecId && all[video.codecId] ? all[video.codecId].mimeType : null,
+          frames: video ? video.framesDecoded || 0 : 0,
+          width: video && video.frameWidth, height: video && video.frameHeight,
+          local: pair ? all[pair.localCandidateId].address : null,
+          remote: pair ? all[pair.remoteCandidateId].address : null} })()"""
 MJPEG_POSTER = """(async () => { const v = %s;
   if (!v || !v.poster.startsWith('data:image/jpeg;base64,')) return null;
   const img = new Image(); img.src = v.poster; await img.decode();
@@ -68,6 +100,47 @@ def watch_mse(page, failures):
     return seen
 
 
+def watch_webrtc(page, failures):
+    """The <video> plays a 1280x720 picture from the page's WebRTC
+    connection, which goes on decoding frames. Returns when the first
+    picture was there (time.monotonic)."""
+    seen = watch_mse(page, failures)
+    rtc = page.evaluate(RTC_STATE)
+    check(failures, rtc.get("label") == "RTC" and rtc.get("pcState") == 1 and rtc.get("stream"),
+          "the player shows its WebRTC stream: mode label %r (want 'RTC'), pcState %r (want 1, open), "
+          "srcObject a MediaStream: %s" % (rtc.get("label"), rtc.get("pcState"), rtc.get("stream")))
+    check(failures, rtc["connection"] == "connected", "the RTCPeerConnection is %r" % rtc["connection"])
+    check(failures, rtc.get("codec") == "video/H264" and (rtc.get("width"), rtc.get("height")) == (1280, 720),
+          "its video track is %s, %sx%s (want video/H264, 1280x720)"
+          % (rtc.get("codec"), rtc.get("width"), rtc.get("height")))
+    check(failures, rtc.get("local") in netns.ADDRESSES and rtc.get("remote") in netns.ADDRESSES,
+          "the candidate pair in use is %s to %s (want addresses of %s)"
+          % (rtc.get("local"), rtc.get("remote"), ", ".join(netns.ADDRESSES)))
+    before = rtc.get("frames", 0)
+    after = page.wait_for("(async () => { const n = (await %s).frames; return n > %d ? n : 0 })()"
+                          % (RTC_STATE, before + 1), ADVANCE_S)
+    check(failures, True, "the track went on decoding: %d frames, then %d" % (before, after))
+    return seen
+
+
+def enter_namespace():
+    """For --mode webrtc: re-executes this script in a network namespace of
+    its own (support/netns.py), or exits 77 saying why it cannot; inside,
+    sets the namespace's links up."""
+    if not netns.inside():
+        why = netns.unavailable()
+        if why:
+            skip(why)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        netns.reexec_inside(sys.argv)
+    try:
+        netns.set_up()
+    except (netns.NetnsError, OSError, subprocess.SubprocessError) as e:
+        print("FAILED: the namespace's links: %s" % e, file=sys.stderr)
+        sys.exit(1)
+
+
 def watch_mjpeg(page, failures):
     """The poster decodes as a 1280x720 JPEG, and the next frame replaces it.
     Returns when the first picture was there (time.monotonic)."""
@@ -84,7 +157,7 @@ def watch_mjpeg(page, failures):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--binary", required=True)
-    parser.add_argument("--mode", choices=("mse", "mjpeg"), required=True)
+    parser.add_argument("--mode", choices=("mse", "mjpeg", "webrtc"), required=True)
     parser.add_argument("--screenshot", required=True)
     args = parser.parse_args()
     try:
@@ -95,15 +168,19 @@ def main():
     why = browser.available() or go2rtc_stack.missing()
     if why:
         skip(why)
+    webrtc = args.mode == "webrtc"
+    if webrtc:
+        enter_namespace()
 
     failures = []
-    fmt = {"mse": "mpegts", "mjpeg": "mjpeg"}[args.mode]
-    with go2rtc_stack.Go2rtcStack(args.binary, {"printer": fmt}, fps=1) as stack, \
+    fmt = {"mse": "mpegts", "mjpeg": "mjpeg", "webrtc": "mpegts"}[args.mode]
+    watch = {"mse": watch_mse, "mjpeg": watch_mjpeg, "webrtc": watch_webrtc}[args.mode]
+    with go2rtc_stack.Go2rtcStack(args.binary, {"printer": fmt}, fps=1, webrtc_everywhere=webrtc) as stack, \
             browser.Browser(1280, 800) as page:
         try:
             start = time.monotonic()
             page.open(stack.page_url("printer", args.mode))
-            seen = (watch_mse if args.mode == "mse" else watch_mjpeg)(page, failures)
+            seen = watch(page, failures)
             print("%s: first picture %.2f s after opening the page" % (args.mode, seen - start))
             png = page.screenshot()
             with open(args.screenshot, "wb") as f:

@@ -45,13 +45,16 @@ POLL_S = 0.1  # how often a wait looks again
 
 # Chromium's own options: headless, no sandbox (tests run as root), software
 # rendering, nothing fetched or shown that a test did not ask for, and no
-# name but 127.0.0.1 resolving, so a page's links to the web fail at once.
+# name but 127.0.0.1 resolving, so a page's links to the web fail at once
+# (and so do the STUN servers go2rtc's player names). WebRTC host
+# candidates carry their address, not an mDNS name to be resolved by
+# multicast: the WebRTC test checks those addresses (support/netns.py).
 FLAGS = [
     "--headless=new", "--no-sandbox", "--disable-gpu", "--remote-debugging-port=0",
     "--no-first-run", "--no-default-browser-check", "--disable-extensions",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
     "--disable-default-apps", "--disable-breakpad", "--disable-crash-reporter", "--disable-dev-shm-usage",
-    "--mute-audio",
+    "--mute-audio", "--disable-features=WebRtcHideLocalIpsWithMdns",
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
 

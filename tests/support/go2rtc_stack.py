@@ -12,8 +12,15 @@ Starts, on 127.0.0.1 only:
     with one stream per entry of `streams`, each
     `exec:BINARY --host 127.0.0.1 --port PORT --access-code 12345678
     --source jpeg --format FORMAT#killsignal=15#killtimeout=5`, as users
-    write it. go2rtc starts bambu-stream when a client first asks for the
-    stream and stops it with SIGTERM when the last one leaves.
+    write it, or, for an entry whose value holds a ':', that go2rtc source
+    as written (`ffmpeg:other_stream#video=h264`: go2rtc's own transcoding,
+    with Debian's ffmpeg). go2rtc starts bambu-stream when a client first
+    asks for the stream and stops it with SIGTERM when the last one leaves.
+    WebRTC listens on 127.0.0.1 (API port + 2), where go2rtc answers no ICE
+    check; with `webrtc_everywhere`, on every address of the network
+    namespace instead (GO2RTC_WEBRTC_LISTEN, a free port), which go2rtc
+    then offers as host candidates: only inside the namespace that
+    support/netns.py makes, from which nothing leaves.
 Each process runs in a process group of its own; close() ends go2rtc
 (SIGTERM to its launcher, which passes it on and waits; go2rtc ends its
 exec: children) and then the camera, SIGKILL to each group after 15 s, and
@@ -33,6 +40,7 @@ import time
 import urllib.error
 import urllib.request
 
+import netns
 from browser import POLL_S, end_process_group
 
 HERE = os.path.dirname(os.path.realpath(__file__))
@@ -111,14 +119,21 @@ def http_status(url):
 
 class Go2rtcStack:
     """The camera and go2rtc, started by start() (or `with`). `streams`:
-    stream name -> bambu-stream's --format (mpegts, mjpeg, ...)."""
+    stream name -> bambu-stream's --format (mpegts, mjpeg, ...), or a go2rtc
+    source holding a ':'. `fps`: the camera's frame rate (0.01 to 120).
+    `webrtc_everywhere`: go2rtc's WebRTC on every address (a free port),
+    only inside support/netns.py's namespace (StackError elsewhere); else on
+    127.0.0.1."""
 
-    def __init__(self, binary, streams, fps=1):
+    def __init__(self, binary, streams, fps=1, webrtc_everywhere=False):
         if re.search(r"[\s#]", binary):
             raise StackError("go2rtc splits exec: lines at spaces and '#': %s" % binary)
+        if webrtc_everywhere and not netns.inside():
+            raise StackError("go2rtc's WebRTC may listen beyond 127.0.0.1 only inside the test's network namespace")
         self.binary, self.streams, self.fps = binary, streams, fps
+        self.webrtc_everywhere = webrtc_everywhere
         self.folder = tempfile.mkdtemp(prefix="bambu-go2rtc-stack-")
-        self.env = {k: v for k, v in os.environ.items() if k not in cli_env_vars()}
+        self.env = {k: v for k, v in os.environ.items() if k not in cli_env_vars() and k != "GO2RTC_WEBRTC_LISTEN"}
         self.camera = self.go2rtc = None
         self.camera_port = self.api_port = None
 
@@ -147,7 +162,7 @@ class Go2rtcStack:
 
     def _start_camera(self):
         self.camera = self._spawn([self.binary, "simulate", "--listen", "127.0.0.1:0", "--access-code", ACCESS_CODE,
-                                   "--fps", str(self.fps), "--frames-dir", FRAMES_DIR], "camera.log")
+                                   "--fps", "%g" % self.fps, "--frames-dir", FRAMES_DIR], "camera.log")
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline:
             found = re.search(r"listening on 127\.0\.0\.1:(\d+)", self.camera_log())
@@ -171,11 +186,17 @@ class Go2rtcStack:
         streams_path = os.path.join(self.folder, "streams.yaml")
         with open(streams_path, "w") as f:
             f.write("streams:\n")
-            for name, fmt in self.streams.items():
-                f.write("  %s: %s\n" % (name, self.exec_source(fmt)))
+            for name, source in self.streams.items():
+                f.write("  %s: %s\n" % (name, source if ":" in source else self.exec_source(source)))
         self.api_port = free_port()
+        webrtc_port = self.api_port + 2  # go2rtc-loopback's, on 127.0.0.1
+        if self.webrtc_everywhere:
+            webrtc_port = free_port()
+            while webrtc_port == self.api_port:
+                webrtc_port = free_port()
+            self.env["GO2RTC_WEBRTC_LISTEN"] = ":%d" % webrtc_port
         rtsp_port = free_port()
-        while rtsp_port in (self.api_port, self.api_port + 2):  # +2: go2rtc's WebRTC port
+        while rtsp_port in (self.api_port, webrtc_port):
             rtsp_port = free_port()
         log = os.path.join(self.folder, "go2rtc.log")
         if os.path.exists(log):

@@ -108,6 +108,15 @@ TEST_CASE("several printers: per-printer status and snapshots, labelled metrics,
   REQUIRE(metrics);
   CHECK_THAT(metrics->body, Catch::Contains("bambu_stream_up{printer=\"a\"} 1\n"));
   CHECK_THAT(metrics->body, Catch::Contains("bambu_stream_up{printer=\"b\"} 1\n"));
+  auto farm = status.get("/farm");  // the farm page's data: both printers, in name order
+  REQUIRE(farm);
+  auto farm_json = nlohmann::json::parse(farm->body);
+  CHECK(farm_json["folder"] == true);
+  CHECK(farm_json["go2rtc_url"].is_null());
+  REQUIRE(farm_json["printers"].size() == 2);
+  CHECK(farm_json["printers"][0]["name"] == "a");
+  CHECK(farm_json["printers"][1]["name"] == "b");
+  CHECK(farm_json["printers"][1]["status"]["snapshot"] == (dir.path / "b.jpg").string());
   auto missing = status.get("/printers/c/status");
   REQUIRE(missing);
   CHECK(missing->status == 404);

@@ -64,10 +64,51 @@ TEST_CASE("status: bad values are usage errors naming the option") {
   CHECK_THAT(usage_error({"status", "--heartbeat", "h", "--host", "x"}), Catch::Contains("--host"));
 }
 
+TEST_CASE("status: --go2rtc-url, or BAMBU_GO2RTC_URL, kept without its trailing '/'") {
+  CleanEnv env;
+  CHECK(status({"status", "--heartbeat", "h"}).go2rtc_url.empty());
+  CHECK(status({"status", "--heartbeat", "h", "--go2rtc-url", "http://192.168.1.10:1984"}).go2rtc_url ==
+        "http://192.168.1.10:1984");
+  CHECK(status({"status", "--heartbeat", "h", "--go2rtc-url", "HTTPS://cams.example/go2rtc//"}).go2rtc_url ==
+        "HTTPS://cams.example/go2rtc");
+  CHECK(status({"status", "--heartbeat", "h", "--go2rtc-url", "http://[fd00::7]:1984/"}).go2rtc_url ==
+        "http://[fd00::7]:1984");
+  ::setenv("BAMBU_GO2RTC_URL", "http://nas:1984", 1);
+  CHECK(status({"status", "--heartbeat", "h"}).go2rtc_url == "http://nas:1984");
+  CHECK(status({"status", "--heartbeat", "h", "--go2rtc-url", "http://pi:1984"}).go2rtc_url == "http://pi:1984");
+}
+
+TEST_CASE("status: a --go2rtc-url that is not an http(s) address a page can link is a usage error") {
+  CleanEnv env;
+  auto refused = [](const char* url) { return usage_error({"status", "--heartbeat", "h", "--go2rtc-url", url}); };
+  const auto only_http = Catch::Contains("only http:// and https:// addresses");
+  CHECK_THAT(refused("javascript:alert(1)"), Catch::StartsWith("--go2rtc-url javascript:alert(1): ") && only_http);
+  CHECK_THAT(refused("ftp://nas:1984"), only_http);
+  CHECK_THAT(refused("nas:1984"), only_http);
+  CHECK_THAT(refused("//nas:1984"), only_http);
+  CHECK_THAT(refused("x/http://nas"), only_http);
+  CHECK_THAT(refused("http://"), Catch::Contains("no host"));
+  CHECK_THAT(refused("http:///go2rtc"), Catch::Contains("no host"));
+  CHECK_THAT(refused("http://:1984"), Catch::Contains("no host"));
+  CHECK_THAT(refused("http://nas:port"), Catch::Contains("the port is not a number from 1 to 65535"));
+  CHECK_THAT(refused("http://nas:65536"), Catch::Contains("from 1 to 65535"));
+  CHECK_THAT(refused("http://nas:0"), Catch::Contains("from 1 to 65535"));
+  CHECK_THAT(refused("http://fd00::7:1984"), Catch::Contains("in brackets"));
+  CHECK_THAT(refused("http://[fd00::7"), Catch::Contains("closing ]"));
+  for (const char* bad : {"http://nas:1984/?src=x", "http://nas:1984/#x", "http://user:pw@nas:1984",
+                          "http://nas:1984/\"><script>", "http://nas:1984/'x", "http://nas 1984", "http://nas\t",
+                          "http://nas/\xc3\xa9"}) {
+    INFO(bad);
+    CHECK_THAT(refused(bad), Catch::Contains("are not allowed"));
+  }
+  CHECK_THAT(refused(("http://nas/" + std::string(2040, 'a')).c_str()), Catch::Contains("longer than 2048 bytes"));
+  CHECK_THAT(usage_error({"status", "--heartbeat", "h", "--go2rtc-url"}), Catch::Contains("--go2rtc-url"));
+}
+
 TEST_CASE("status --help shows its own options and exit codes") {
   CleanEnv env;
   auto text = std::get<std::string>(parse({"status", "--help"}).command);
-  CHECK_THAT(text, Catch::Contains("--max-age") && Catch::Contains("--listen") &&
+  CHECK_THAT(text, Catch::Contains("--max-age") && Catch::Contains("--listen") && Catch::Contains("--go2rtc-url") &&
                        Catch::Contains("1  not streaming, stale, missing or unreadable heartbeat"));
   CHECK(text.find("--access-code") == std::string::npos);
 }

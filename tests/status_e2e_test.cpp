@@ -138,9 +138,12 @@ const Kind k_kinds[] = {Kind::fresh_streaming, Kind::stale, Kind::stopped, Kind:
 // `status --listen 127.0.0.1:0` as a child process, and a client for it.
 class StatusServer {
  public:
-  explicit StatusServer(const fs::path& heartbeat, const std::string& max_age = "60") {
-    process_ = std::make_unique<ChildProcess>(
-        run({"status", "--listen", "127.0.0.1:0", "--heartbeat", heartbeat.string(), "--max-age", max_age}));
+  explicit StatusServer(const fs::path& heartbeat, const std::string& max_age = "60",
+                        std::vector<std::string> more = {}) {
+    std::vector<std::string> args = {"status", "--listen", "127.0.0.1:0", "--heartbeat", heartbeat.string(),
+                                     "--max-age", max_age};
+    args.insert(args.end(), more.begin(), more.end());
+    process_ = std::make_unique<ChildProcess>(run(args));
     auto line = process_->wait_for_stderr("listening on 127.0.0.1:", 10s);
     REQUIRE(line);
     port_ = port_from(*line);
@@ -271,7 +274,7 @@ TEST_CASE("status server: every endpoint in every heartbeat state, reading the f
     CHECK((res->body.find("\nbambu_stream_dropped_frames_total 1\n") != std::string::npos) == has_counts);
     CHECK((res->body.find("\nbambu_stream_fps 1.5\n") != std::string::npos) == has_counts);
   }
-  for (const char* path : {"/", "/nope", "/status/", "/stream_started.json", "/metrics/x"}) {
+  for (const char* path : {"/nope", "/index.html", "/farm/", "/status/", "/stream_started.json", "/metrics/x"}) {
     INFO(path);
     auto res = server.get(path);
     REQUIRE(res);
@@ -282,6 +285,76 @@ TEST_CASE("status server: every endpoint in every heartbeat state, reading the f
   REQUIRE(post);
   CHECK(post->status == 404);
   CHECK(server.process().stderr_text().find("error") == std::string::npos);
+}
+
+namespace {
+
+// Every "http://" or "https://" in `text`, with what follows it up to a
+// quote, a blank, a ')' or the end of the line.
+std::vector<std::string> absolute_urls(const std::string& text) {
+  std::vector<std::string> urls;
+  for (const char* scheme : {"http://", "https://"}) {
+    for (auto at = text.find(scheme); at != std::string::npos; at = text.find(scheme, at + 1)) {
+      urls.push_back(text.substr(at, text.find_first_of("\"' <)\n", at) - at));
+    }
+  }
+  return urls;
+}
+
+}  // namespace
+
+TEST_CASE("status server: GET / is the self-contained farm page, GET /farm its JSON") {
+  TempDir dir("status");
+  auto hb = dir.path / "printer-1.json";
+  make_heartbeat(hb, Kind::fresh_streaming);
+  StatusServer server(hb, "60", {"--go2rtc-url", "http://192.0.2.7:1984/"});
+
+  auto page = server.get("/");
+  REQUIRE(page);
+  CHECK(page->status == 200);
+  CHECK(page->get_header_value("Content-Type") == "text/html; charset=utf-8");
+  CHECK(page->get_header_value("Cache-Control") == "no-store");  // a new binary's page at once
+  CHECK(page->get_header_value("X-Content-Type-Options") == "nosniff");
+  const std::string policy = page->get_header_value("Content-Security-Policy");
+  CHECK_THAT(policy, Catch::StartsWith("default-src 'none'; script-src 'sha256-") &&
+                         Catch::Contains("; style-src 'sha256-") && Catch::Contains("; img-src 'self' data:; ") &&
+                         Catch::Contains("connect-src 'self'"));
+  const std::string& html = page->body;
+  CHECK_THAT(html, Catch::StartsWith("<!doctype html>\n") && Catch::EndsWith("</html>\n"));
+  // Self-contained: no absolute URL at all (go2rtc's address comes through
+  // /farm), no protocol-relative one, no file of its own to fetch but /farm
+  // and the snapshots.
+  CHECK(absolute_urls(html).empty());
+  for (const char* external : {"src=\"//", "href=\"//", "url(", "@import", "<link rel=\"stylesheet",
+                               "<script src", "<iframe"}) {
+    INFO(external);
+    CHECK(html.find(external) == std::string::npos);
+  }
+  CHECK(html.find("<script>") != std::string::npos);
+  CHECK(html.find("innerHTML") == std::string::npos);  // heartbeat text goes in as text only
+  auto head = httplib::Client("127.0.0.1", server.port()).Head("/");
+  REQUIRE(head);
+  CHECK(head->status == 200);
+
+  auto farm = server.get("/farm");
+  REQUIRE(farm);
+  CHECK(farm->status == 200);
+  CHECK(farm->get_header_value("Content-Type") == "application/json");
+  auto j = nlohmann::json::parse(farm->body);
+  CHECK(j["go2rtc_url"] == "http://192.0.2.7:1984");  // its trailing '/' dropped
+  CHECK(j["max_age"] == 60);
+  CHECK(j["folder"] == false);
+  REQUIRE(j["printers"].size() == 1);
+  CHECK(j["printers"][0]["name"] == "printer-1");  // the heartbeat's file name
+  CHECK(j["printers"][0]["status"]["state"] == "streaming");
+  CHECK(j["printers"][0]["status"]["started"] == true);
+  CHECK(j["printers"][0]["status"]["frames"] == 77);
+  for (const auto& url : absolute_urls(farm->body)) CHECK_THAT(url, Catch::StartsWith("http://192.0.2.7:1984"));
+
+  StatusServer plain(hb);  // no --go2rtc-url: no links
+  auto without = plain.get("/farm");
+  REQUIRE(without);
+  CHECK(nlohmann::json::parse(without->body)["go2rtc_url"].is_null());
 }
 
 TEST_CASE("status server: SIGTERM exits 0 within 1 s, also after serving requests") {

@@ -458,8 +458,9 @@ CLI::App* add_status_command(CLI::App& app, StatusOptions& options) {
       "  1  not streaming, stale, missing or unreadable heartbeat (stderr says which)\n"
       "  2  bad usage, or --listen cannot bind its address\n"
       "\n"
-      "stdout carries the JSON only. With --listen: GET /stream_started, /health, /status, /metrics,\n"
-      "/snapshot.jpg, and with --heartbeat-dir /printers and /printers/NAME/{stream_started,status,snapshot.jpg,metrics}.");
+      "stdout carries the JSON only. With --listen: GET / (the farm page: a card per printer), /farm (its JSON),\n"
+      "/stream_started, /health, /status, /metrics, /snapshot.jpg, and with --heartbeat-dir /printers and\n"
+      "/printers/NAME/{stream_started,status,snapshot.jpg,metrics}.");
   status_cmd->add_option("--heartbeat", status.heartbeat_path, "The heartbeat file bambu-stream --heartbeat writes")
       ->envname("BAMBU_HEARTBEAT");
   status_cmd
@@ -471,6 +472,11 @@ CLI::App* add_status_command(CLI::App& app, StatusOptions& options) {
                      "Seconds after its updated_at that the heartbeat still counts as fresh", seconds_in(0, 3600));
   status_cmd->add_option("--listen", options.listen,
                          "Serve HTTP on HOST:PORT instead of printing once (port 0: a free port)");
+  status_cmd
+      ->add_option("--go2rtc-url", status.go2rtc_url,
+                   "go2rtc's web address as a browser reaches it (http://HOST:1984): the farm page at / links each "
+                   "printer to URL/stream.html?src=NAME")
+      ->envname("BAMBU_GO2RTC_URL");
   add_verbosity(*status_cmd, options.verbosity);
   status_cmd->get_option("--verbose")->description("Log more: every HTTP request");
   return status_cmd;
@@ -613,9 +619,66 @@ SimulateConfig simulate_config(const SimulateOptions& options) {
   return sim;
 }
 
+// Why `authority` (HOST, HOST:PORT, [IPv6] or [IPv6]:PORT) cannot be the
+// host part of a --go2rtc-url, or nullopt.
+std::optional<std::string> authority_problem(std::string_view authority) {
+  std::string_view host = authority, port;
+  if (authority.starts_with('[')) {
+    const std::size_t close = authority.find(']');
+    if (close == std::string_view::npos) return "an IPv6 address needs its closing ]";
+    host = authority.substr(1, close - 1);
+    port = authority.substr(close + 1);
+    if (!port.empty() && !port.starts_with(':')) return "only :PORT may follow [IPv6]";
+  } else if (const std::size_t colon = authority.rfind(':'); colon != std::string_view::npos) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon);
+  }
+  if (host.empty()) return "no host";
+  if (!authority.starts_with('[') && host.find(':') != std::string_view::npos) {
+    return "an IPv6 address goes in brackets, [ADDRESS]:PORT";
+  }
+  if (port.empty()) return std::nullopt;
+  port.remove_prefix(1);
+  const bool digits = !port.empty() && port.size() <= 5 &&
+                      std::all_of(port.begin(), port.end(), [](unsigned char c) { return std::isdigit(c) != 0; });
+  if (!digits || std::stoul(std::string(port)) == 0 || std::stoul(std::string(port)) > 65535) {
+    return "the port is not a number from 1 to 65535";
+  }
+  return std::nullopt;
+}
+
+// --go2rtc-url's value, checked, without its trailing '/'s: http:// or
+// https:// (either in any case), a host with an optional :PORT, an optional
+// path; at most 2048 bytes of printable ASCII, without the characters a
+// link would need escaped (blanks, quotes, < > \ ` { } | ^), credentials
+// ('@') or a query or fragment ('?', '#': the page appends
+// /stream.html?src=NAME). Throws FatalError(usage), naming the problem.
+std::string checked_go2rtc_url(const std::string& text) {
+  auto fail = [&](const std::string& why) {
+    usage_error(fmt::format("--go2rtc-url {}: {}; give go2rtc's web address as a browser reaches it, "
+                            "e.g. http://192.168.1.10:1984",
+                            text, why));
+  };
+  const std::size_t separator = text.find("://");
+  std::string scheme = text.substr(0, separator == std::string::npos ? 0 : separator + 3);
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (scheme != "http://" && scheme != "https://") fail("only http:// and https:// addresses can be linked");
+  if (text.size() > 2048) fail("longer than 2048 bytes");
+  constexpr std::string_view k_refused = "\"'<>\\`{}|^@?#";
+  const bool plain = std::all_of(text.begin(), text.end(), [&](unsigned char c) {
+    return c > 0x20 && c < 0x7f && k_refused.find(static_cast<char>(c)) == std::string_view::npos;
+  });
+  if (!plain) fail("blanks, quotes and < > \\ ` { } | ^ @ ? # are not allowed");
+  std::string url = text;
+  while (url.size() > scheme.size() && url.back() == '/') url.pop_back();
+  const std::string_view rest = std::string_view(url).substr(scheme.size());
+  if (auto problem = authority_problem(rest.substr(0, rest.find('/')))) fail(*problem);
+  return url;
+}
+
 // status's parsed options, validated into its StatusConfig. Throws
 // FatalError(usage) at the first problem, in this order: -v with -q, neither
-// --heartbeat nor --heartbeat-dir, a bad --listen.
+// --heartbeat nor --heartbeat-dir, a bad --listen, a bad --go2rtc-url.
 StatusConfig status_config(const StatusOptions& options) {
   StatusConfig status = options.config;
   status.log_level = log_level(options.verbosity);
@@ -627,6 +690,7 @@ StatusConfig status_config(const StatusOptions& options) {
     status.serve = true;
     std::tie(status.listen_host, status.listen_port) = parse_listen(options.listen);
   }
+  if (!status.go2rtc_url.empty()) status.go2rtc_url = checked_go2rtc_url(status.go2rtc_url);
   return status;
 }
 

@@ -22,6 +22,11 @@ struct StatusConfig {
   bool serve = false;          ///< true with --listen: serve HTTP instead of printing once
   std::string listen_host;     ///< --listen host (brackets of an IPv6 literal removed)
   std::uint16_t listen_port = 0;  ///< --listen port; 0 picks a free one (logged as "listening on HOST:PORT")
+  /// --go2rtc-url / BAMBU_GO2RTC_URL: go2rtc's web address as a browser
+  /// reaches it (http:// or https://, no query or fragment, no trailing '/';
+  /// the CLI checks it), for the farm page's links to each printer's player,
+  /// URL/stream.html?src=NAME. Empty: no links.
+  std::string go2rtc_url;
   LogLevel log_level = LogLevel::info;
 };
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "core/errors.h"
+#include "status/farm_page.h"
 #include "status/printers.h"
 #include "status/stream_health.h"
 #include "transport/endpoint.h"
@@ -34,6 +35,7 @@ constexpr const char* k_json = "application/json";
 constexpr const char* k_prometheus = "text/plain; version=0.0.4";
 constexpr const char* k_jpeg = "image/jpeg";
 constexpr const char* k_text = "text/plain";
+constexpr const char* k_html = "text/html; charset=utf-8";
 
 }  // namespace
 
@@ -96,6 +98,20 @@ struct StatusServer::Impl {
     server.set_socket_options([](int sock) {
       int yes = 1;
       ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    });
+  }
+
+  // The farm page and its JSON (status/farm_page.h).
+  void farm_routes() {
+    server.Get("/", [](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Content-Security-Policy", farm_page_security_policy());
+      res.set_header("X-Content-Type-Options", "nosniff");
+      res.set_header("Referrer-Policy", "no-referrer");
+      const std::string_view page = farm_page_html();
+      res.set_content(page.data(), page.size(), k_html);
+    });
+    server.Get("/farm", [this](const httplib::Request&, httplib::Response& res) {
+      res.set_content(json_line(farm_json(config, std::chrono::system_clock::now())), k_json);
     });
   }
 
@@ -171,6 +187,8 @@ StatusServer::StatusServer(StatusConfig config, const Logger& log)
     : impl_(std::make_unique<Impl>(std::move(config), log)) {
   impl_->configure();
   impl_->routes();
+  impl_->farm_routes();
+  farm_page_security_policy();  // a page without its one <script> and <style> fails here, at start
   impl_->error_handlers();
   const auto& c = impl_->config;
   int port = c.listen_port == 0 ? impl_->server.bind_to_any_port(c.listen_host)

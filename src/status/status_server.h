@@ -14,6 +14,9 @@
 namespace bambu {
 
 /// Serves, for GET (and HEAD):
+///   /                the farm page, farm_page_html()            text/html; charset=utf-8
+///                    (with farm_page_security_policy() as its Content-Security-Policy)
+///   /farm            farm_json(): what the page shows           application/json
 ///   /stream_started  {"started":true|false}            application/json
 ///   /health          {"ok":true} (the server is up)     application/json
 ///   /status          status_json() of the heartbeat     application/json

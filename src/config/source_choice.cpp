@@ -1,6 +1,7 @@
 #include "config/source_choice.h"
 
 #include "core/errors.h"
+#include "protocol/models.h"
 
 namespace bambu {
 
@@ -15,12 +16,12 @@ std::string_view to_string(SourceChoice source) {
 
 SourceDecision decide_source(const StreamConfig& config) {
   SourceDecision d;
-  d.model = model_for_serial(config.serial);
+  const auto model = model_for_serial(config.serial);
   if (config.source != SourceChoice::automatic) {
     d.source = config.source;
     d.basis = SourceBasis::given;
-  } else if (d.model) {
-    d.source = d.model->protocol == CameraProtocol::rtsps ? SourceChoice::rtsps : SourceChoice::jpeg;
+  } else if (model) {
+    d.source = model->protocol == CameraProtocol::rtsps ? SourceChoice::rtsps : SourceChoice::jpeg;
     d.basis = SourceBasis::serial_model;
   } else if (config.format == OutputFormat::mjpeg) {
     d.source = SourceChoice::jpeg;

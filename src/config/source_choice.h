@@ -5,11 +5,9 @@
 #pragma once
 
 #include <cstdint>
-#include <optional>
 #include <string_view>
 
 #include "config/stream_config.h"
-#include "protocol/models.h"
 
 namespace bambu {
 
@@ -25,7 +23,6 @@ std::string_view to_string(SourceChoice source);
 struct SourceDecision {
   SourceChoice source = SourceChoice::automatic;  ///< automatic only with basis probe
   SourceBasis basis = SourceBasis::probe;
-  std::optional<PrinterModel> model;  ///< the serial's model when the table knows it (any basis)
 };
 
 /// Decides from `config` as the user gave it (config.source, serial,

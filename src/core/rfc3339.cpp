@@ -31,6 +31,37 @@ bool expect(std::string_view text, std::size_t& pos, std::string_view one_of) {
   return true;
 }
 
+// The optional ".digits" after the seconds at `pos`, in microseconds (digits
+// past the sixth are read and dropped); nullopt for a '.' with no digit.
+std::optional<std::chrono::microseconds> read_fraction(std::string_view text, std::size_t& pos) {
+  if (pos >= text.size() || text[pos] != '.') return std::chrono::microseconds{0};
+  ++pos;
+  std::size_t digits = 0;
+  long long us = 0;
+  while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
+    if (digits < 6) us = us * 10 + (text[pos] - '0');
+    ++digits;
+    ++pos;
+  }
+  if (digits == 0) return std::nullopt;
+  for (std::size_t i = digits; i < 6; ++i) us *= 10;
+  return std::chrono::microseconds(us);
+}
+
+// The zone at `pos`: "Z" (or "z") is UTC, else "+HH:MM" or "-HH:MM", as the
+// offset from UTC; nullopt for anything else.
+std::optional<std::chrono::minutes> read_offset(std::string_view text, std::size_t& pos) {
+  if (expect(text, pos, "Zz")) return std::chrono::minutes{0};
+  if (pos >= text.size() || (text[pos] != '+' && text[pos] != '-')) return std::nullopt;
+  int sign = text[pos] == '-' ? -1 : 1;
+  ++pos;
+  int oh = read_digits(text, pos, 2);
+  if (oh < 0 || !expect(text, pos, ":")) return std::nullopt;
+  int om = read_digits(text, pos, 2);
+  if (om < 0 || oh > 23 || om > 59) return std::nullopt;
+  return std::chrono::minutes(sign * (oh * 60 + om));
+}
+
 }  // namespace
 
 std::string format_rfc3339(std::chrono::system_clock::time_point t) {
@@ -60,35 +91,9 @@ std::optional<system_clock::time_point> parse_rfc3339(std::string_view text) {
   int s = read_digits(text, pos, 2);
   if (s < 0 || h > 23 || mi > 59 || s > 59) return std::nullopt;
 
-  microseconds fraction{0};
-  if (pos < text.size() && text[pos] == '.') {
-    ++pos;
-    std::size_t digits = 0;
-    long long us = 0;
-    while (pos < text.size() && text[pos] >= '0' && text[pos] <= '9') {
-      if (digits < 6) us = us * 10 + (text[pos] - '0');
-      ++digits;
-      ++pos;
-    }
-    if (digits == 0) return std::nullopt;
-    for (std::size_t i = digits; i < 6; ++i) us *= 10;
-    fraction = microseconds(us);
-  }
-
-  minutes offset{0};
-  if (expect(text, pos, "Zz")) {
-    // UTC
-  } else if (pos < text.size() && (text[pos] == '+' || text[pos] == '-')) {
-    int sign = text[pos] == '-' ? -1 : 1;
-    ++pos;
-    int oh = read_digits(text, pos, 2);
-    if (oh < 0 || !expect(text, pos, ":")) return std::nullopt;
-    int om = read_digits(text, pos, 2);
-    if (om < 0 || oh > 23 || om > 59) return std::nullopt;
-    offset = minutes(sign * (oh * 60 + om));
-  } else {
-    return std::nullopt;
-  }
+  auto fraction = read_fraction(text, pos);
+  auto offset = read_offset(text, pos);
+  if (!fraction || !offset) return std::nullopt;
   if (pos != text.size()) return std::nullopt;
 
   year_month_day date{year{y}, month{static_cast<unsigned>(mo)}, day{static_cast<unsigned>(d)}};
@@ -98,7 +103,7 @@ std::optional<system_clock::time_point> parse_rfc3339(std::string_view text) {
   // outside that overflowed (undefined behaviour, found by
   // fuzz/heartbeat_reader_fuzz), and could wrap a year such as 2610 to a
   // fresh-looking one.
-  sys_time<microseconds> t = sys_days{date} + hours{h} + minutes{mi} + seconds{s} + fraction - offset;
+  sys_time<microseconds> t = sys_days{date} + hours{h} + minutes{mi} + seconds{s} + *fraction - *offset;
   if (t < ceil<microseconds>(system_clock::time_point::min()) ||
       t > floor<microseconds>(system_clock::time_point::max())) {
     return std::nullopt;

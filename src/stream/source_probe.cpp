@@ -36,16 +36,37 @@ Watched watch_for_close(int fd, Deadline deadline, const StopFlag& stop) {
   return n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) ? Watched::open : Watched::closed;
 }
 
+// One camera port the probe tries, and what it found there.
+struct Candidate {
+  SourceChoice source;
+  std::uint16_t port;
+  ConnectResult result;
+  bool closed_at_once = false;
+};
+
+// The error line when neither port of `host` led to a camera: what each
+// port did (`rtsps` and `jpeg` are the two candidates, tried in that order).
+std::string describe_probe_failure(const Candidate& rtsps, const Candidate& jpeg, const std::string& host,
+                                   ProbePorts ports) {
+  auto why = [](const Candidate& c) {
+    if (c.closed_at_once) return std::string("accepted, then closed at once");
+    return c.result.status == ConnectStatus::refused     ? std::string("refused")
+           : c.result.status == ConnectStatus::timed_out ? std::string("no answer")
+                                                         : c.result.detail;
+  };
+  if (rtsps.closed_at_once) {
+    return fmt::format("port {} of {} closes connections at once and port {} {}: {}", ports.rtsps, host, ports.jpeg,
+                       why(jpeg), k_rtsps_dial_advice.closed);
+  }
+  return fmt::format("neither camera port of {} answers ({} for X1/H2/P2S: {}; {} for P1/A1: {}): is the "
+                     "printer on, the address right, and LAN liveview switched on on the printer?",
+                     host, ports.rtsps, why(rtsps), ports.jpeg, why(jpeg));
+}
+
 }  // namespace
 
 bool probe_source(StreamConfig& config, Clock::duration per_port, const StopFlag& stop, const Logger& log,
                   std::string& error, ProbePorts ports) {
-  struct Candidate {
-    SourceChoice source;
-    std::uint16_t port;
-    ConnectResult result;
-    bool closed_at_once = false;
-  };
   if (!config.serial.empty()) {
     log.debug("--source auto: serial prefix '{}' is not in the model table, so the camera port is probed",
               config.serial.substr(0, 3));
@@ -84,20 +105,7 @@ bool probe_source(StreamConfig& config, Clock::duration per_port, const StopFlag
     settle_source(config, c.source);
     return true;
   }
-  auto why = [](const Candidate& c) {
-    if (c.closed_at_once) return std::string("accepted, then closed at once");
-    return c.result.status == ConnectStatus::refused     ? std::string("refused")
-           : c.result.status == ConnectStatus::timed_out ? std::string("no answer")
-                                                         : c.result.detail;
-  };
-  if (candidates[0].closed_at_once) {
-    error = fmt::format("port {} of {} closes connections at once and port {} {}: {}", ports.rtsps, config.host,
-                        ports.jpeg, why(candidates[1]), k_rtsps_dial_advice.closed);
-    return false;
-  }
-  error = fmt::format("neither camera port of {} answers ({} for X1/H2/P2S: {}; {} for P1/A1: {}): is the "
-                      "printer on, the address right, and LAN liveview switched on on the printer?",
-                      config.host, ports.rtsps, why(candidates[0]), ports.jpeg, why(candidates[1]));
+  error = describe_probe_failure(candidates[0], candidates[1], config.host, ports);
   return false;
 }
 

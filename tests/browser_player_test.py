@@ -15,7 +15,7 @@ go2rtc's page stream.html, as a user opens it.
                 RTC, the connection is `connected`, its H.264 track decodes
                 1280x720 frames and goes on decoding, and the candidate pair
                 in use joins two addresses of the veth pair. go2rtc answers
-                no ICE check on 127.0.0.1, so this mode re-executes itself
+                no ICE check on 127.0.0.1, so this mode runs itself again
                 in a network namespace of its own (support/netns.py), with
                 go2rtc's WebRTC listening on its veth addresses and Chromium
                 inside too: nothing leaves the namespace.
@@ -124,16 +124,16 @@ def watch_webrtc(page, failures):
 
 
 def enter_namespace():
-    """For --mode webrtc: re-executes this script in a network namespace of
-    its own (support/netns.py), or exits 77 saying why it cannot; inside,
-    sets the namespace's links up."""
+    """For --mode webrtc: runs this script again in a network namespace of
+    its own (support/netns.py) and exits with its status, or exits 77
+    saying why it cannot; inside, sets the namespace's links up."""
     if not netns.inside():
         why = netns.unavailable()
         if why:
             skip(why)
         sys.stdout.flush()
         sys.stderr.flush()
-        netns.reexec_inside(sys.argv)
+        sys.exit(netns.run_inside(sys.argv))
     try:
         netns.set_up()
     except (netns.NetnsError, OSError, subprocess.SubprocessError) as e:

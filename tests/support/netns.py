@@ -10,19 +10,24 @@ stay inside it, v0 with 10.77.0.1/24 and v1 with 10.77.0.2/24
 else, so no packet of go2rtc's or of Chromium's leaves the namespace.
 
     if not netns.inside():
-        why = netns.unavailable()          # None, or why not (then skip)
-        netns.reexec_inside(sys.argv)      # never returns
-    netns.set_up()                         # lo, v0 and v1 up, addressed
+        why = netns.unavailable()               # None, or why not (then skip)
+        sys.exit(netns.run_inside(sys.argv))    # the same script, inside
+    netns.set_up()                              # lo, v0 and v1 up, addressed
 
-reexec_inside() replaces the calling process by util-linux `unshare` with
-new network, pid and mount namespaces (and /proc mounted anew), which runs
-the same command line as the namespace's pid 1. When that process ends,
-the kernel ends every other process of the namespace, so nothing started
-inside outlives the test, even on SIGKILL; and `--kill-child` ends it if
-`unshare` itself is killed (ctest's timeout). Callers still end their own
-processes by pid. As root the namespaces are made directly; otherwise in
-a user namespace mapping the caller to root, where the kernel allows it.
+run_inside() runs util-linux `unshare` with new network, pid and mount
+namespaces (and /proc mounted anew), which runs the same command line as
+the namespace's pid 1, and returns its exit status. When that process
+ends, the kernel ends every other process of the namespace, so nothing
+started inside outlives it, even on SIGKILL. The chain holds from the top:
+the caller's SIGINT and SIGTERM are passed on to pid 1 (which then closes
+what it started), and should the caller be killed, `unshare` gets SIGKILL
+(PR_SET_PDEATHSIG) and `--kill-child` takes pid 1 with it. Callers still
+end their own processes by pid. As root the namespaces are made directly;
+otherwise in a user namespace mapping the caller to root, where the kernel
+allows it. Temporary files inside are ordinary /tmp files: a SIGKILL
+leaves them behind.
 """
+import ctypes
 import os
 import signal
 import subprocess
@@ -70,16 +75,57 @@ def unavailable():
 
 
 def inside():
-    """Whether this process is the pid 1 that reexec_inside() started."""
+    """Whether this process is the pid 1 that run_inside() started."""
     return os.environ.get(MARK) == "1" and os.getpid() == 1
 
 
-def reexec_inside(argv):
-    """Replaces this process by `unshare ... argv` (argv[0] a script run
-    by Debian's /usr/bin/python3). Never returns; raises OSError if unshare
-    cannot be executed."""
-    os.environ[MARK] = "1"
-    os.execv(UNSHARE, unshare_argv() + ["/usr/bin/python3", os.path.abspath(argv[0]), *argv[1:]])
+def _killed_with_parent():
+    """In the child before exec: SIGKILL when the parent dies (PR_SET_PDEATHSIG)."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+
+def _children(pid):
+    """The pids whose parent is `pid` (from /proc/*/stat)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % entry, "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(entry))
+    return found
+
+
+def run_inside(argv):
+    """Runs `python3 argv` (argv[0] a script for Debian's /usr/bin/python3)
+    as pid 1 of new namespaces and returns its exit status (128 + N if a
+    signal N ended it). SIGINT and SIGTERM of this process go to that pid 1
+    meanwhile; `unshare` runs in a session of its own, so that a terminal's
+    Ctrl-C reaches pid 1 once, from here. Raises OSError if unshare cannot
+    be started."""
+    env = dict(os.environ, **{MARK: "1"})
+    command = unshare_argv() + ["/usr/bin/python3", os.path.abspath(argv[0]), *argv[1:]]
+    process = subprocess.Popen(command, env=env, start_new_session=True, preexec_fn=_killed_with_parent)
+
+    def pass_on(signum, _frame):
+        for pid in _children(process.pid):  # pid 1 of the namespace, as this one sees it
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
+
+    before = {s: signal.signal(s, pass_on) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        status = process.wait()
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+    return status if status >= 0 else 128 - status
 
 
 def set_up():
@@ -88,7 +134,7 @@ def set_up():
     namespace ignores signals it has no handler for), so that `with`
     blocks still close what they started. Raises NetnsError."""
     if not inside():
-        raise NetnsError("not inside the namespace made by reexec_inside()")
+        raise NetnsError("not inside the namespace made by run_inside()")
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     (v0, a0), (v1, a1) = LINKS
     for argv in (["link", "set", "lo", "up"],

@@ -93,6 +93,10 @@ ENV PATH=/usr/local/bin:/usr/bin:/bin \
     BAMBU_HEARTBEAT=/tmp/bambu/printer.json \
     BAMBU_HEARTBEAT_DIR=/tmp/bambu \
     HTTP_PORT=8081
+LABEL org.opencontainers.image.title="bambu-stream" \
+      org.opencontainers.image.description="Bambu Lab printer cameras through go2rtc: RTSP, WebRTC, MSE and snapshots" \
+      org.opencontainers.image.source="https://github.com/bambu-stream/bambu-stream" \
+      org.opencontainers.image.licenses="MIT AND GPL-3.0-or-later"
 USER 10001:10001
 WORKDIR /config
 # go2rtc: API and web UI, RTSP, WebRTC; the status server.

@@ -361,7 +361,7 @@ void add_output_options(CLI::App& app, StreamConfig& stream) {
   app.add_option("--timing", stream.timing_path,
                  "Testing: one line per unit written to stdout, 'MONOTONIC_NS BYTES KEYFRAME' (emptied at start)");
   app.add_option("--frames", stream.frames, "Stop after N frames and exit 0 (1 = snapshot)");
-  app.add_option("--heartbeat", stream.heartbeat_path, "Keep a JSON status file here (see README)")
+  app.add_option("--heartbeat", stream.heartbeat_path, "Keep a JSON status file here (docs/heartbeat.md)")
       ->envname("BAMBU_HEARTBEAT");
   app.add_option("--snapshot", stream.snapshot_path,
                  "Keep the newest picture here as a JPEG file, replaced atomically (status --listen serves it "

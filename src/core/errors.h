@@ -12,7 +12,7 @@
 
 namespace bambu {
 
-/// The process exit codes, documented in --help and the README.
+/// The process exit codes, documented in --help and docs/options.md.
 enum class ExitCode : int {
   ok = 0,                 ///< stopped cleanly (SIGTERM/SIGINT/SIGHUP, stdout closed, --frames reached)
   internal = 1,           ///< internal error (a bug or resource exhaustion)

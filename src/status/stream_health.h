@@ -1,7 +1,7 @@
 // Stream health from a heartbeat file: what `bambu-stream status`, its HTTP
 // server and the Docker HEALTHCHECK report. Reads only; never writes the file.
 //
-// The heartbeat is written by another process (README, "Heartbeat file") and
+// The heartbeat is written by another process (docs/heartbeat.md) and
 // may be missing, stale, corrupt, huge or even a FIFO: every case ends in a
 // verdict with a one-line reason, never in an exception or a hang.
 #pragma once

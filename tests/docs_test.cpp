@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "support/documentation.h"
 #include "support/text_file.h"
 
 using bambu::test::read_text;
@@ -94,15 +95,6 @@ std::vector<Link> links(const fs::path& markdown) {
   return out;
 }
 
-std::vector<fs::path> documentation_files() {
-  std::vector<fs::path> files{k_readme};
-  for (const auto& entry : fs::directory_iterator(k_source_dir / "docs")) {
-    if (entry.path().extension() == ".md") files.push_back(entry.path());
-  }
-  std::sort(files.begin() + 1, files.end());
-  return files;
-}
-
 // project(bambu-stream VERSION x.y.z ...) of CMakeLists.txt.
 std::string project_version() {
   std::smatch m;
@@ -141,7 +133,7 @@ TEST_CASE("README.md: its two commands are the demo and the whole test suite, ea
 
 TEST_CASE("README.md and docs/*.md: every relative link leads to a file that exists, and to its heading") {
   std::size_t checked = 0;
-  for (const auto& file : documentation_files()) {
+  for (const auto& file : bambu::test::documentation_files(k_source_dir)) {
     for (const auto& link : links(file)) {
       if (std::regex_search(link.target, std::regex("^[a-z]+:"))) continue;  // https:, mailto:
       INFO(fs::relative(file, k_source_dir).string() << ":" << link.line_number << ": " << link.target);
@@ -162,7 +154,7 @@ TEST_CASE("README.md and docs/*.md: the version in release file and image names 
   const std::string version = project_version();
   static const std::regex versioned(R"((bambu-stream[-_]|bambu-stream:)(\d+\.\d+\.\d+))");
   std::size_t found = 0;
-  for (const auto& file : documentation_files()) {
+  for (const auto& file : bambu::test::documentation_files(k_source_dir)) {
     std::string text = read_text(file);
     for (auto it = std::sregex_iterator(text.begin(), text.end(), versioned); it != std::sregex_iterator(); ++it) {
       INFO(file.filename().string() << ": " << it->str());

@@ -19,6 +19,7 @@
 #include "support/child_process.h"
 #include "support/cli_env.h"
 #include "support/temp_dir.h"
+#include "support/documentation.h"
 #include "support/text_file.h"
 
 using namespace std::chrono_literals;
@@ -224,16 +225,6 @@ std::vector<CodeBlock> code_blocks(const fs::path& markdown) {
   return blocks;
 }
 
-// README.md and every docs/*.md, the files whose recipes users copy.
-std::vector<fs::path> documentation_files() {
-  std::vector<fs::path> files{k_readme};
-  for (const auto& entry : fs::directory_iterator(k_source_dir / "docs")) {
-    if (entry.path().extension() == ".md") files.push_back(entry.path());
-  }
-  std::sort(files.begin() + 1, files.end());
-  return files;
-}
-
 std::string trim(const std::string& text) {
   auto first = text.find_first_not_of(" \t");
   if (first == std::string::npos) return "";
@@ -362,14 +353,14 @@ TEST_CASE("README.md: every recipe's exec: line passes --check, and its block's 
 }
 
 TEST_CASE("docs/*.md: every exec: line in a code block passes --check, and its block's allow_paths lists it") {
-  for (const auto& file : documentation_files()) {
+  for (const auto& file : bambu::test::documentation_files(k_source_dir)) {
     if (file != k_readme) check_documented_exec_lines(file);
   }
 }
 
 TEST_CASE("README.md and docs/*.md: every Frigate camera has a detect and a record role, detect at 1280x720") {
   std::size_t readme_cameras = 0;
-  for (const auto& file : documentation_files()) {
+  for (const auto& file : bambu::test::documentation_files(k_source_dir)) {
     for (const auto& block : code_blocks(file)) {
       if (!std::regex_search(block.text, std::regex(R"((^|\n)cameras:\n)"))) continue;
       if (file == k_readme) ++readme_cameras;

@@ -38,6 +38,8 @@ import time
 import urllib.parse
 import urllib.request
 
+from lifetime import StartedInWith  # tests/support, beside this file
+
 import websocket  # Debian's python3-websocket (websocket-client)
 
 CHROMIUM = "/usr/bin/chromium"
@@ -71,7 +73,7 @@ def available():
     return None
 
 
-class Browser:
+class Browser(StartedInWith):
     """One headless Chromium with one page. A context manager: close() on
     exit, whatever happened. `width` x `height`: the page's viewport in CSS
     pixels (device scale 1, so a screenshot has that many pixels)."""
@@ -86,17 +88,6 @@ class Browser:
         self.log_path = None
         self._ws = None
         self._next_id = 0
-
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.close()  # `with` calls __exit__ only once __enter__ has returned
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     # -- process ---------------------------------------------------------
 

@@ -40,6 +40,8 @@ import time
 import urllib.error
 import urllib.request
 
+from lifetime import StartedInWith  # tests/support, beside this file
+
 import netns
 from browser import POLL_S, end_process_group
 
@@ -117,7 +119,7 @@ def http_status(url):
         return None
 
 
-class Go2rtcStack:
+class Go2rtcStack(StartedInWith):
     """The camera and go2rtc, started by start() (or `with`). `streams`:
     stream name -> bambu-stream's --format (mpegts, mjpeg, ...), or a go2rtc
     source holding a ':'. `fps`: the camera's frame rate (0.01 to 120).
@@ -136,17 +138,6 @@ class Go2rtcStack:
         self.env = {k: v for k, v in os.environ.items() if k not in cli_env_vars() and k != "GO2RTC_WEBRTC_LISTEN"}
         self.camera = self.go2rtc = None
         self.camera_port = self.api_port = None
-
-    def __enter__(self):
-        try:
-            self.start()
-        except BaseException:
-            self.close()  # `with` calls __exit__ only once __enter__ has returned
-            raise
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def start(self):
         self._start_camera()

@@ -36,6 +36,7 @@
 #include "support/child_process.h"
 #include "support/cli_env.h"
 #include "support/e2e.h"
+#include "support/ports.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
@@ -85,23 +86,6 @@ inline void skip_without_go2rtc() {
   std::fprintf(stderr, "SKIPPED: %s\n", why.c_str());
   std::fflush(stderr);
   std::_Exit(k_skip);
-}
-
-/// A free TCP port on 127.0.0.1: bound to port 0, then released (go2rtc
-/// cannot take port 0 in its configuration). Another process may take it in
-/// between; Go2rtc retries with new ports if go2rtc cannot listen.
-inline int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  REQUIRE(fd >= 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  const bool ok = ::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
-  ::close(fd);
-  REQUIRE(ok);
-  return ntohs(addr.sin_port);
 }
 
 /// One HTTP/1.0 GET to 127.0.0.1:port (2 s at most): the whole response,

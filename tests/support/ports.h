@@ -83,6 +83,12 @@ class LoopbackPort {
   std::uint16_t port_ = 0;
 };
 
+/// A free TCP port on 127.0.0.1, for a server that must be told its port
+/// (go2rtc, mosquitto: neither takes port 0): a LoopbackPort's, released
+/// on return. Another process may take it in between, so the caller retries
+/// with a new one when its server cannot listen. Throws std::system_error.
+inline int free_port() { return LoopbackPort(false).port(); }
+
 /// A port on 127.0.0.1 that accepts every TCP connection and closes it at
 /// once, before any byte is read or written: what port 322 of a printer
 /// with "LAN Only Liveview" off does (../shared/docs/port6000-protocol.md).

@@ -5,6 +5,8 @@
 #include <chrono>
 #include <cstdint>
 
+#include "pipeline/printer_state.h"
+
 namespace bambu::fuzz {
 
 /// The fixed "now" at which heartbeat_reader_fuzz judges every heartbeat:
@@ -35,6 +37,24 @@ inline constexpr std::uint8_t k_reset_after = 0x40;
 /// The mode byte for `api`, chunk class `chunks` (0 to 7) and flags.
 constexpr std::uint8_t frame_mode(std::uint8_t api, unsigned chunks, std::uint8_t flags = 0) {
   return static_cast<std::uint8_t>(api | (chunks & k_chunk_mask) << k_chunk_shift | flags);
+}
+
+/// printer_report_fuzz's second start state: every field set, as after a
+/// full report of a printer mid-print (the seeds' own values differ).
+inline PrinterState printer_state_full() {
+  PrinterState s;
+  s.print_state = "RUNNING";
+  s.print_percent = 12;
+  s.print_layer = 34;
+  s.print_layers_total = 56;
+  s.print_remaining_minutes = 78;
+  s.print_job = "fuzz_plate_9";
+  s.chamber_light = "flashing";
+  s.chamber_light2 = "on";
+  s.rtsp_url = "rtsps://192.0.2.9/streaming/live/1";
+  s.firmware_version = "09.09.09.09";
+  s.full_report_seen = true;
+  return s;
 }
 
 }  // namespace bambu::fuzz

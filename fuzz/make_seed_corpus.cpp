@@ -25,6 +25,7 @@
 #include "core/atomic_file.h"
 #include "core/rfc3339.h"
 #include "heartbeat/heartbeat.h"
+#include "mqtt/printer_report.h"
 #include "protocol/frame_parser.h"
 #include "status/stream_health.h"
 
@@ -178,6 +179,63 @@ void heartbeat_seeds(const fs::path& dir) {
   write(dir / "time-no-fraction.txt", "1999-12-31T23:59:60z");
 }
 
+// What merging a report seed into an empty state must give.
+enum class ReportWant { full, delta, other, ignored_fields, refused };
+
+void report_seed(const fs::path& dir, const std::string& name, const std::string& payload, ReportWant want) {
+  bambu::PrinterState state;
+  const bambu::ReportOutcome o = bambu::merge_report(payload, state);
+  const ReportWant got = o.rejected                ? ReportWant::refused
+                         : !o.problem.empty()      ? ReportWant::ignored_fields
+                         : o.full                  ? ReportWant::full
+                         : o.changed               ? ReportWant::delta
+                                                   : ReportWant::other;
+  expect(got == want, fmt::format("report seed {}: got outcome {}, expected {} ({})", name, static_cast<int>(got),
+                                  static_cast<int>(want), o.problem));
+  write(dir / name, payload);
+}
+
+// Reports shaped as the printers send them (tests/printer_report_test.cpp
+// says where the shapes come from), and hostile ones.
+void report_seeds(const fs::path& dir) {
+  report_seed(dir, "p1s-full.json",
+              R"({"print":{"command":"push_status","msg":0,"sequence_id":"2021","gcode_state":"RUNNING",)"
+              R"("mc_percent":45,"layer_num":60,"total_layer_num":240,"mc_remaining_time":83,)"
+              R"("subtask_name":"benchy_plate_1","lights_report":[{"node":"chamber_light","mode":"on"}],)"
+              R"("ipcam":{"ipcam_dev":"1","ipcam_record":"enable","timelapse":"disable"},)"
+              R"("ams":{"ams":[{"id":"0","tray":[{"id":"0","tray_type":"PLA"}]}],"tray_now":"0"}}})",
+              ReportWant::full);
+  report_seed(dir, "x1c-full-no-msg.json",
+              R"({"print":{"command":"push_status","gcode_state":"IDLE","mc_percent":100,)"
+              R"("ipcam":{"rtsp_url":"rtsps://192.168.1.64/streaming/live/1","resolution":"1080p"},)"
+              R"("lights_report":[{"node":"chamber_light","mode":"off"},{"node":"work_light","mode":"flashing"}]}})",
+              ReportWant::full);
+  report_seed(dir, "delta.json", R"({"print":{"command":"push_status","msg":1,"mc_percent":46,"layer_num":61}})",
+              ReportWant::delta);
+  report_seed(dir, "h2d-lights.json",
+              R"({"print":{"command":"push_status","msg":1,"lights_report":[{"node":"chamber_light2","mode":"on"}]}})",
+              ReportWant::delta);
+  report_seed(dir, "rtsp-disable.json", R"({"print":{"command":"push_status","msg":1,"ipcam":{"rtsp_url":"disable"}}})",
+              ReportWant::delta);
+  report_seed(dir, "get-version.json",
+              R"({"info":{"command":"get_version","sequence_id":"0","module":[{"name":"ota","sw_ver":"01.07.00.00"},)"
+              R"({"name":"mc","sw_ver":"00.00.10.48"}]}})",
+              ReportWant::delta);
+  report_seed(dir, "ledctrl-echo.json",
+              R"({"system":{"command":"ledctrl","led_node":"chamber_light","led_mode":"on","result":"success"}})",
+              ReportWant::other);
+  report_seed(dir, "project-file-echo.json", R"({"print":{"command":"project_file","subtask_name":"x"}})",
+              ReportWant::other);
+  report_seed(dir, "wrong-types.json",
+              R"({"print":{"command":"push_status","msg":1,"mc_percent":"5","layer_num":-3,"lights_report":[7],)"
+              R"("ipcam":[],"gcode_state":null}})",
+              ReportWant::ignored_fields);
+  report_seed(dir, "too-deep.json", R"({"print":{"command":"push_status","hms":[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]}})",
+              ReportWant::refused);
+  report_seed(dir, "truncated.json", R"({"print":{"command":"push_status","mc_percent":4)", ReportWant::refused);
+  report_seed(dir, "not-an-object.json", R"([{"print":{}}])", ReportWant::refused);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -186,12 +244,13 @@ int main(int argc, char** argv) {
     return 2;
   }
   fs::path root = argv[1];
-  for (const char* target : {"frame_parser", "heartbeat_reader"}) {
+  for (const char* target : {"frame_parser", "heartbeat_reader", "printer_report"}) {
     fs::remove_all(root / target);
     fs::create_directories(root / target);
   }
   frame_seeds(root / "frame_parser");
   heartbeat_seeds(root / "heartbeat_reader");
+  report_seeds(root / "printer_report");
   if (g_failures > 0) return 1;
   fmt::print("make_seed_corpus: wrote the seeds into {}\n", root.string());
   return 0;

@@ -2,6 +2,8 @@
 // timeouts, stop, close_notify, and the certificate policy behind exit code 6.
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -34,6 +36,26 @@ std::string temp_pem(X509* cert) {
 }
 
 double ms_since(Clock::time_point t0) { return std::chrono::duration<double, std::milli>(Clock::now() - t0).count(); }
+
+// A handshake with VerifyingTlsContext(policy), on a blocking socket with a
+// 5 s receive timeout: "" if it completed, else the refusal it noted.
+std::string verified_handshake(const TlsPolicy& policy, std::uint16_t port) {
+  VerifyingTlsContext context(policy);
+  StopFlag stop;
+  auto conn = tcp_connect("127.0.0.1", port, Clock::now() + 5s, stop);
+  REQUIRE(conn.status == ConnectStatus::connected);
+  const int fd = conn.fd.get();
+  REQUIRE(::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK) == 0);
+  const timeval limit{5, 0};
+  REQUIRE(::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit) == 0);
+  std::unique_ptr<SSL, SslDeleter> ssl(SSL_new(context.get()));
+  SSL_set_fd(ssl.get(), fd);
+  const int rc = SSL_connect(ssl.get());
+  std::string refusal = context.take_refusal();
+  CHECK((rc == 1) == refusal.empty());
+  CHECK(context.take_refusal().empty());  // taken: cleared
+  return refusal;
+}
 
 }  // namespace
 
@@ -174,6 +196,45 @@ TEST_CASE("certificate policy: an expired leaf fails --ca-file") {
   REQUIRE(problem);
   CHECK_THAT(*problem, Catch::Contains("expired"));
   ::unlink(ca.c_str());
+}
+
+TEST_CASE("VerifyingTlsContext refuses in the handshake what check_peer would refuse after it") {
+  // Each handshake is the test; the peer then takes the next connection.
+  const auto idle = [](TlsStream&, const StopFlag&) {};
+  SECTION("no policy: any certificate") {
+    TlsPeer peer(idle);
+    CHECK(verified_handshake({}, peer.port()).empty());
+  }
+  SECTION("a pinned fingerprint, matching or not") {
+    TlsPeer peer(idle, "01P00A000000001", false, 2);
+    TlsPolicy pin;
+    pin.fingerprint = peer.fingerprint();
+    CHECK(verified_handshake(pin, peer.port()).empty());
+    (*pin.fingerprint)[0] ^= 1;
+    CHECK(verified_handshake(pin, peer.port()) ==
+          "the printer's certificate (SHA-256 " + format_fingerprint(peer.fingerprint()) +
+              ") does not match --tls-fingerprint " + format_fingerprint(*pin.fingerprint));
+  }
+  SECTION("--ca-file and the serial: matching, another serial, another CA") {
+    TlsPeer peer(idle, "01P00A123456789", false, 3);
+    auto other = make_self_signed_certificate("BBL CA", std::chrono::system_clock::now() - 1h,
+                                              std::chrono::system_clock::now() + 1h);
+    const std::string ca = temp_pem(peer.cert());
+    const std::string wrong_ca = temp_pem(other.cert.get());
+    CHECK(verified_handshake({std::nullopt, ca, "01P00A123456789"}, peer.port()).empty());
+    CHECK(verified_handshake({std::nullopt, ca, "01P00A999999999"}, peer.port()) ==
+          "the printer's certificate is for serial '01P00A123456789', not --serial '01P00A999999999'");
+    CHECK_THAT(verified_handshake({std::nullopt, wrong_ca, ""}, peer.port()),
+               Catch::StartsWith("the printer's certificate does not verify against --ca-file: "));
+    ::unlink(ca.c_str());
+    ::unlink(wrong_ca.c_str());
+  }
+  SECTION("an expired leaf") {
+    TlsPeer peer(idle, "01P00A1", true);
+    const std::string ca = temp_pem(peer.cert());
+    CHECK_THAT(verified_handshake({std::nullopt, ca, ""}, peer.port()), Catch::Contains("expired"));
+    ::unlink(ca.c_str());
+  }
 }
 
 TEST_CASE("an unreadable --ca-file is a usage error") {

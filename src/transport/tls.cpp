@@ -7,7 +7,9 @@
 
 #include <cerrno>
 #include <cstring>
+#include <mutex>
 #include <stdexcept>
+#include <utility>
 
 #include "core/errors.h"
 
@@ -28,6 +30,53 @@ std::string take_openssl_error(std::string_view fallback) {
   char text[256];
   ERR_error_string_n(code, text, sizeof text);
   return text;
+}
+
+// SHA-256 of `cert`'s DER encoding; nullopt if it cannot be computed.
+std::optional<Fingerprint> certificate_fingerprint(X509* cert) {
+  if (cert == nullptr) return std::nullopt;
+  Fingerprint fp{};
+  unsigned int len = 0;
+  if (X509_digest(cert, EVP_sha256(), fp.data(), &len) != 1 || len != fp.size()) return std::nullopt;
+  return fp;
+}
+
+// `cert`'s subject CN as UTF-8 (a printer's serial); empty if none.
+std::string certificate_common_name(X509* cert) {
+  if (cert == nullptr) return {};
+  X509_NAME* name = X509_get_subject_name(cert);
+  int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
+  if (index < 0) return {};
+  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
+  unsigned char* utf8 = nullptr;
+  int len = ASN1_STRING_to_UTF8(&utf8, data);
+  if (len < 0) return {};
+  std::string cn(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
+  OPENSSL_free(utf8);
+  return cn;
+}
+
+// The policy's three checks, each one line saying what did not match, or
+// nullopt: the leaf's fingerprint, the chain's verification against
+// --ca-file (OpenSSL's `verify_error`), the leaf's CN.
+std::optional<std::string> fingerprint_refusal(X509* leaf, const TlsPolicy& policy) {
+  if (!policy.fingerprint) return std::nullopt;
+  auto fp = certificate_fingerprint(leaf);
+  if (!fp) return "the printer sent no certificate";
+  if (*fp == *policy.fingerprint) return std::nullopt;
+  return "the printer's certificate (SHA-256 " + format_fingerprint(*fp) + ") does not match --tls-fingerprint " +
+         format_fingerprint(*policy.fingerprint);
+}
+std::optional<std::string> ca_refusal(long verify_error, const TlsPolicy& policy) {
+  if (policy.ca_file.empty() || verify_error == X509_V_OK) return std::nullopt;
+  return std::string("the printer's certificate does not verify against --ca-file: ") +
+         X509_verify_cert_error_string(verify_error);
+}
+std::optional<std::string> common_name_refusal(X509* leaf, const TlsPolicy& policy) {
+  if (policy.ca_file.empty() || policy.expected_cn.empty()) return std::nullopt;
+  std::string cn = certificate_common_name(leaf);
+  if (cn == policy.expected_cn) return std::nullopt;
+  return "the printer's certificate is for serial '" + cn + "', not --serial '" + policy.expected_cn + "'";
 }
 
 int hex_value(char c) {
@@ -241,51 +290,87 @@ void TlsStream::close(Deadline deadline) {
 }
 
 std::optional<Fingerprint> TlsStream::peer_fingerprint() const {
-  X509* cert = SSL_get0_peer_certificate(ssl_.get());
-  if (cert == nullptr) return std::nullopt;
-  Fingerprint fp{};
-  unsigned int len = 0;
-  if (X509_digest(cert, EVP_sha256(), fp.data(), &len) != 1 || len != fp.size()) return std::nullopt;
-  return fp;
+  return certificate_fingerprint(SSL_get0_peer_certificate(ssl_.get()));
 }
 
 std::string TlsStream::peer_common_name() const {
-  X509* cert = SSL_get0_peer_certificate(ssl_.get());
-  if (cert == nullptr) return {};
-  X509_NAME* name = X509_get_subject_name(cert);
-  int index = X509_NAME_get_index_by_NID(name, NID_commonName, -1);
-  if (index < 0) return {};
-  ASN1_STRING* data = X509_NAME_ENTRY_get_data(X509_NAME_get_entry(name, index));
-  unsigned char* utf8 = nullptr;
-  int len = ASN1_STRING_to_UTF8(&utf8, data);
-  if (len < 0) return {};
-  std::string cn(reinterpret_cast<char*>(utf8), static_cast<std::size_t>(len));
-  OPENSSL_free(utf8);
-  return cn;
+  return certificate_common_name(SSL_get0_peer_certificate(ssl_.get()));
 }
 
 std::optional<std::string> TlsStream::check_peer(const TlsPolicy& policy) const {
   if (!policy.fingerprint && policy.ca_file.empty()) return std::nullopt;
-  auto fp = peer_fingerprint();
-  if (!fp) return "the printer sent no certificate";
-  if (policy.fingerprint && *fp != *policy.fingerprint) {
-    return "the printer's certificate (SHA-256 " + format_fingerprint(*fp) +
-           ") does not match --tls-fingerprint " + format_fingerprint(*policy.fingerprint);
-  }
-  if (!policy.ca_file.empty()) {
-    long verify = SSL_get_verify_result(ssl_.get());
-    if (verify != X509_V_OK) {
-      return std::string("the printer's certificate does not verify against --ca-file: ") +
-             X509_verify_cert_error_string(verify);
+  X509* leaf = SSL_get0_peer_certificate(ssl_.get());
+  if (leaf == nullptr) return "the printer sent no certificate";
+  if (auto refusal = fingerprint_refusal(leaf, policy)) return refusal;
+  if (auto refusal = ca_refusal(SSL_get_verify_result(ssl_.get()), policy)) return refusal;
+  return common_name_refusal(leaf, policy);
+}
+
+// The policy a VerifyingTlsContext enforces, and what its verify callback
+// last refused (written on the handshaking thread, read on any).
+struct VerifyingTlsContext::Verdict {
+  TlsPolicy policy;
+  std::mutex mutex;
+  std::string refusal;
+};
+
+namespace {
+
+// Where a VerifyingTlsContext's SSL_CTX keeps its Verdict (not owned).
+int verdict_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
+// OpenSSL's verify callback: called for each certificate of the chain,
+// leaf last (depth 0), with OpenSSL's own verdict in `preverify_ok`
+// (against --ca-file, the only trust anchors loaded). Returns 0 to abort
+// the handshake, after noting why in the context's Verdict.
+int verify_against_policy(int preverify_ok, X509_STORE_CTX* store) noexcept {
+  try {
+    auto* ssl = static_cast<SSL*>(X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx()));
+    auto* verdict =
+        static_cast<VerifyingTlsContext::Verdict*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), verdict_index()));
+    if (verdict == nullptr) return 0;
+    const TlsPolicy& policy = verdict->policy;
+    std::optional<std::string> refusal;
+    if (!preverify_ok) refusal = ca_refusal(X509_STORE_CTX_get_error(store), policy);
+    if (!refusal && X509_STORE_CTX_get_error_depth(store) == 0) {
+      X509* leaf = X509_STORE_CTX_get_current_cert(store);
+      refusal = fingerprint_refusal(leaf, policy);
+      if (!refusal) refusal = common_name_refusal(leaf, policy);
     }
-    if (!policy.expected_cn.empty()) {
-      std::string cn = peer_common_name();
-      if (cn != policy.expected_cn) {
-        return "the printer's certificate is for serial '" + cn + "', not --serial '" + policy.expected_cn + "'";
-      }
-    }
+    if (!refusal) return 1;
+    std::lock_guard lock(verdict->mutex);
+    verdict->refusal = std::move(*refusal);
+    return 0;
+  } catch (...) {
+    return 0;  // out of memory: refuse rather than accept unchecked
   }
-  return std::nullopt;
+}
+
+}  // namespace
+
+VerifyingTlsContext::VerifyingTlsContext(const TlsPolicy& policy)
+    : verdict_(std::make_unique<Verdict>()), context_(TlsContext::client(policy)) {
+  verdict_->policy = policy;
+  SSL_CTX* raw = context_.get();
+  SSL_CTX_set_read_ahead(raw, 0);
+  if (verdict_index() < 0 || SSL_CTX_set_ex_data(raw, verdict_index(), verdict_.get()) != 1) {
+    throw std::runtime_error("SSL_CTX_set_ex_data: " + take_openssl_error("out of memory"));
+  }
+  if (policy.fingerprint || !policy.ca_file.empty()) SSL_CTX_set_verify(raw, SSL_VERIFY_PEER, verify_against_policy);
+}
+
+VerifyingTlsContext::~VerifyingTlsContext() {
+  // A library may still hold a reference to the SSL_CTX: it must no longer
+  // find the Verdict freed with this object.
+  SSL_CTX_set_ex_data(context_.get(), verdict_index(), nullptr);
+}
+
+std::string VerifyingTlsContext::take_refusal() {
+  std::lock_guard lock(verdict_->mutex);
+  return std::exchange(verdict_->refusal, {});
 }
 
 }  // namespace bambu

@@ -69,6 +69,41 @@ class TlsContext {
   std::unique_ptr<SSL_CTX, SslCtxDeleter> ctx_;
 };
 
+/// A client SSL_CTX for a library that runs the TLS handshake and its first
+/// writes itself (libmosquitto), so that TlsStream::check_peer() has no
+/// moment to run between them: here the policy is enforced inside the
+/// handshake, by its verify callback. A certificate that fails it aborts
+/// the handshake with an alert, so the peer never receives a byte of
+/// application data (for MQTT: no CONNECT, no access code). An empty policy
+/// accepts any certificate, as TlsContext::client does. TLS 1.2 or newer,
+/// no read-ahead (libmosquitto polls the socket, and bytes read ahead
+/// would wait there unseen), partial chains with --ca-file.
+class VerifyingTlsContext {
+ public:
+  /// Throws FatalError(usage) if `policy.ca_file` cannot be read, and
+  /// std::runtime_error if OpenSSL cannot allocate the context.
+  explicit VerifyingTlsContext(const TlsPolicy& policy);
+  ~VerifyingTlsContext();
+  VerifyingTlsContext(const VerifyingTlsContext&) = delete;
+  VerifyingTlsContext& operator=(const VerifyingTlsContext&) = delete;
+
+  /// The OpenSSL context; ownership stays here. Every SSL made from it
+  /// (and a library's reference to it) must be freed before this object:
+  /// its verify callback reads the policy kept here.
+  SSL_CTX* get() const { return context_.get(); }
+  /// Why the handshake refused the last certificate, in check_peer()'s
+  /// words ("the printer's certificate is for serial 'X', not --serial
+  /// 'Y'"); empty if none was refused since the last call, which clears it.
+  /// Thread-safe.
+  std::string take_refusal();
+
+  struct Verdict;  // the policy and the last refusal; tls.cpp
+
+ private:
+  std::unique_ptr<Verdict> verdict_;
+  TlsContext context_;
+};
+
 /// The outcome of a TLS operation.
 enum class TlsStatus {
   ok,         ///< done; `bytes` says how many (reads)

@@ -1,0 +1,46 @@
+// MqttOptions: how to reach a printer's MQTT broker, a plain value that the
+// command line fills and the MQTT client (src/mqtt) reads.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "config/stream_config.h"
+#include "transport/tls.h"
+
+namespace bambu {
+
+/// Port of every Bambu printer's MQTT broker: MQTT 3.1.1 over TLS, with the
+/// camera's certificate (https://github.com/Doridian/OpenBambuAPI/blob/main/mqtt.md,
+/// "Local MQTT server").
+inline constexpr std::uint16_t k_mqtt_port = 8883;
+
+/// Options of one MQTT session with a printer.
+struct MqttOptions {
+  std::string host;                 ///< printer IP or name, as for the camera
+  std::uint16_t port = k_mqtt_port;  ///< the broker's TCP port
+  /// The printer's serial: the topics are device/SERIAL/report and
+  /// device/SERIAL/request. Required: the broker publishes nothing else.
+  std::string serial;
+  /// The LAN access code, the broker's password for user "bblp"; never logged.
+  std::string access_code;
+  /// The certificate policy, the camera's own: --ca-file with the serial as
+  /// expected CN, --tls-fingerprint, or none (any certificate).
+  TlsPolicy tls;
+  /// Seconds between MQTT keepalives (PINGREQ when idle); a broker silent
+  /// for 1.5 times this is taken as gone. At least 5 (libmosquitto's floor).
+  int keepalive_s = 30;
+};
+
+/// The MQTT options of the printer a stream's options name: the same host,
+/// serial, access code and certificate policy; the default port.
+inline MqttOptions mqtt_options_for(const StreamConfig& stream) {
+  MqttOptions options;
+  options.host = stream.host;
+  options.serial = stream.serial;
+  options.access_code = stream.access_code;
+  options.tls = stream.tls;
+  return options;
+}
+
+}  // namespace bambu

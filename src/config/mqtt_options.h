@@ -27,8 +27,8 @@ struct MqttOptions {
   /// The certificate policy, the camera's own: --ca-file with the serial as
   /// expected CN, --tls-fingerprint, or none (any certificate).
   TlsPolicy tls;
-  /// Seconds between MQTT keepalives (PINGREQ when idle); a broker silent
-  /// for 1.5 times this is taken as gone. At least 5 (libmosquitto's floor).
+  /// Seconds of quiet before a PINGREQ; a broker that does not answer it
+  /// within as long again is taken as gone. At least 5 (libmosquitto's floor).
   int keepalive_s = 30;
 };
 

@@ -204,6 +204,7 @@ bool MqttSession::run_attempt() {
   Client client = new_client();
   connack_rc_ = -1;
   was_connected_ = false;
+  disconnect_rc_ = MOSQ_ERR_SUCCESS;
   tls_.take_refusal();
   Ending ending;
   ending.rc = mosquitto_connect_async(client.get(), options_.host.c_str(), options_.port,
@@ -252,7 +253,9 @@ MqttSession::Failure MqttSession::describe(const Ending& ending) {
   }
   if (connack_rc_ > 0) return {FailureKind::login, fmt::format("{}: {}", where, describe_connack(connack_rc_))};
   if (was_connected_) {
-    if (ending.rc == MOSQ_ERR_KEEPALIVE) {
+    // libmosquitto ends a silent connection itself and says why only to
+    // on_disconnect; its loop then reports "no connection".
+    if (ending.rc == MOSQ_ERR_KEEPALIVE || disconnect_rc_ == MOSQ_ERR_KEEPALIVE) {
       return {FailureKind::silent, where + ": the broker stopped answering (no reply within the keepalive)"};
     }
     return {FailureKind::closed,
@@ -324,9 +327,11 @@ void MqttSession::handle_connack(mosquitto* client, int rc) {
   set_connected(true);
 }
 
-void MqttSession::on_disconnect(mosquitto*, void* self, int) noexcept {
+void MqttSession::on_disconnect(mosquitto*, void* self, int rc) noexcept {
   try {
-    static_cast<MqttSession*>(self)->set_connected(false);
+    auto* session = static_cast<MqttSession*>(self);
+    session->disconnect_rc_ = rc;
+    session->set_connected(false);
   } catch (...) {
   }
 }

@@ -174,6 +174,7 @@ class MqttSession {
   // Used by the session's thread only.
   int connack_rc_ = -1;  // the last CONNACK's return code; -1 before one
   bool was_connected_ = false;
+  int disconnect_rc_ = 0;  // why libmosquitto last said the connection ended (on_disconnect)
   FailureKind logged_kind_ = FailureKind::none;  // of the last failure logged since the last CONNACK
   Throttle repeated_failure_{std::chrono::minutes(1)};
   Throttle bad_report_{std::chrono::minutes(1)};

@@ -33,8 +33,10 @@ int main() {
   SSL_CTX* context = SSL_CTX_new(TLS_client_method());
   mosquitto* client = mosquitto_new(nullptr, true, nullptr);
   int rc = mosquitto_int_option(client, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+  // Without this, libmosquitto 2.0 applies its own defaults to the
+  // SSL_CTX and then wants a CA file of its own (connect: MOSQ_ERR_INVAL).
+  rc |= mosquitto_int_option(client, MOSQ_OPT_SSL_CTX_WITH_DEFAULTS, 0);
   rc |= mosquitto_void_option(client, MOSQ_OPT_SSL_CTX, context);
-  rc |= mosquitto_tls_insecure_set(client, true);
   rc |= mosquitto_username_pw_set(client, "bblp", "00000000");
   mosquitto_connect_callback_set(client, on_connect);
   mosquitto_message_callback_set(client, on_message);

@@ -16,6 +16,8 @@
 # the same names (podman and docker buildx alike):
 #   --build-context bambu-stream-binary=DIR   DIR/bambu-stream
 #   --build-context go2rtc=DIR                DIR/usr/local/bin/go2rtc
+# The tests also build it as users do, compiling in the compiled stage
+# (scripts/build-image --from-source), with only go2rtc replaced.
 #
 # The static binary links FFmpeg and x264 (GPL-2.0-or-later) with OpenSSL 3
 # (Apache-2.0): as a whole it is distributed under the GPL-3.0, which
@@ -43,7 +45,12 @@ COPY scripts/build-static scripts/install-deps scripts/
 COPY src src
 # FFmpeg and cpp-httplib from Debian's source packages, then bambu-stream
 # (scripts/build-static); --build-only leaves out what only its tests use.
-RUN ./scripts/build-static "$TARGETARCH" --build-only \
+# build-static keeps the FFmpeg and cpp-httplib it builds in
+# /var/cache/bambu-stream, keyed by architecture, versions and flags: a
+# BuildKit cache mount there keeps them between builds, so a rebuild
+# compiles only bambu-stream (each architecture has its own folders).
+RUN --mount=type=cache,target=/var/cache/bambu-stream \
+    ./scripts/build-static "$TARGETARCH" --build-only \
  && install -D -m 755 "build/static-$TARGETARCH/bambu-stream" /out/bambu-stream \
  && cp dist/THIRD-PARTY.md /out/THIRD-PARTY.md
 

@@ -30,16 +30,18 @@ namespace bambu {
 ///                    for DIR/NAME.json; 404 if there is no such file
 /// Without --heartbeat, /stream_started and /status speak for all printers
 /// (started only while every one streams) and /snapshot.jpg is 404.
-/// Any other path or method: 404. Every JSON answer is 200 except those
-/// 404s, so a poller always gets the JSON; the verdict is in its fields. The
+/// Any other path or method: 404. An error answer's body is one line of
+/// text (http_error_body()). Every JSON answer is 200 except those 404s, so a poller always gets the JSON; the verdict is in its fields. The
 /// heartbeat file is read again for every request (nothing is cached), so
 /// any number of servers may watch one file. Bodies end with '\n' and carry
 /// `Cache-Control: no-store` and `Access-Control-Allow-Origin: *` (a
 /// dashboard card in a browser may poll it; nothing here is secret, and the
 /// server never has the access code).
 ///
-/// Runs a few worker threads (cpp-httplib's pool); short read, write and
-/// keep-alive timeouts keep one idle client from delaying shutdown.
+/// Served by an HttpListener (status/http_listener.h) on the thread that
+/// calls run(): a request's headers must arrive within 5 s, a kept-alive
+/// connection may idle 1 s, at most 512 connections are open, so slow or
+/// silent clients neither hold up other answers nor delay shutdown.
 class StatusServer {
  public:
   /// Binds config.listen_host:config.listen_port (port 0: a free port).

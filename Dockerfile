@@ -43,9 +43,9 @@ COPY cmake cmake
 COPY packaging packaging
 COPY scripts/build-static scripts/install-deps scripts/
 COPY src src
-# FFmpeg and cpp-httplib from Debian's source packages, then bambu-stream
-# (scripts/build-static); --build-only leaves out what only its tests use.
-# build-static keeps the FFmpeg and cpp-httplib it builds in
+# FFmpeg and libmosquitto from Debian's source packages, then bambu-stream
+# (scripts/build-static); --build-only leaves out what only its tests use
+# (cpp-httplib among them). build-static keeps the libraries it builds in
 # /var/cache/bambu-stream, keyed by architecture, versions and flags: a
 # BuildKit cache mount there keeps them between builds, so a rebuild
 # compiles only bambu-stream (each architecture has its own folders).

@@ -629,14 +629,15 @@ def rtsp_play(url, options, timeout_s=30):
 
 
 def read_units(path):
-    """bambu-stream's --timing file: [(written ns, bytes, keyframe)]."""
+    """bambu-stream's --timing file: [(written ns, bytes, keyframe, repeat)];
+    a repeat shows the newest picture again between camera frames."""
     units = []
     try:
         with open(path) as f:
             for line in f:
                 fields = line.split()
-                if len(fields) == 3:
-                    units.append((int(fields[0]), int(fields[1]), fields[2] == "1"))
+                if len(fields) == 4:
+                    units.append((int(fields[0]), int(fields[1]), fields[2] == "1", fields[3] == "1"))
     except OSError:
         pass
     return units
@@ -727,11 +728,14 @@ def ffprobe_packets(path):
     return packets
 
 
-def psnr(path, record, frames):
+def psnr(path, record, frames, repeats=()):
     """Mean PSNR (dB, ffmpeg's psnr filter, all planes) of the first
-    `frames` frames of `path` against the JPEGs the simulator sent, in order,
-    both brought to yuv420p at limited range (the encoders' output)."""
-    graph = ("[0:v]trim=end_frame={n},setpts=N/(25*TB),format=yuv420p[a];"
+    `frames` camera frames of `path` against the JPEGs the simulator sent,
+    in order, both brought to yuv420p at limited range (the encoders'
+    output). `repeats`: the indices of frames of `path` that repeat the
+    picture before them (not camera frames), left out."""
+    keep = "select='not(%s)'," % "+".join("eq(n\\,%d)" % i for i in repeats) if repeats else ""
+    graph = ("[0:v]" + keep + "trim=end_frame={n},setpts=N/(25*TB),format=yuv420p[a];"
              "[1:v]trim=end_frame={n},setpts=N/(25*TB),scale=out_range=tv,format=yuv420p[b];"
              "[a][b]psnr").format(n=frames)
     out = subprocess.run(["ffmpeg", "-hide_banner", "-nostdin", "-i", path, "-f", "mjpeg", "-i", record,
@@ -789,6 +793,17 @@ def encode_run(args, workdir, name, fps, frames):
     with open(out_path, "wb") as f:
         f.write(run.data)
     units = ts_units(run.data)
+    packets = ffprobe_packets(out_path) if name == "ours" else None
+    if name == "ours":
+        # Camera frames only: the repeats of the start-up burst are units too.
+        written = read_units(timing)
+        if len(written) != len(units):
+            log("%s: %d units written, %d in the stream" % (tag, len(written), len(units)))
+            return {"ok": False}
+        repeat_indices = [i for i, w in enumerate(written) if w[3]]
+        units = [u for u, w in zip(units, written) if not w[3]]
+        packets = [p for p, w in zip(packets, written) if not w[3]]
+        result["repeats"] = sum(1 for w in written if w[3])
     n = min(len(units), len(sent), frames)
     if n < 3:
         log("%s: only %d access units" % (tag, len(units)))
@@ -807,18 +822,17 @@ def encode_run(args, workdir, name, fps, frames):
         "maxrss_mb": run.maxrss_kb / 1024.0,
         "latency_median_ms": statistics.median(latencies) / 1e6,
         "latency_p99_ms": percentile(latencies, 99) / 1e6,
-        "psnr_db": psnr(out_path, record, n),
+        "psnr_db": psnr(out_path, record, n, repeat_indices if name == "ours" else ()),
         "camera_bytes": camera_bytes,
     })
-    packets = ffprobe_packets(out_path)
     if name == "ours":
-        written = read_units(timing)
         try:
             with open(heartbeat) as f:
                 result["dropped"] = json.load(f).get("dropped")
         except (OSError, ValueError):
             result["dropped"] = None
         # Past the start-up burst: after the first run of keyframes.
+        written = [w for w in written if not w[3]]
         burst = 0
         while burst < len(written) and written[burst][2]:
             burst += 1
@@ -840,6 +854,33 @@ def encode_run(args, workdir, name, fps, frames):
         result["bytes_per_frame"] = run.total / n
     log("encode %s: %s" % (tag, summary(result)))
     return result
+
+
+def output_fps_cpu(args, workdir):
+    """CPU of `--format mpegts` on camera-720p at 1 fps, with and without
+    `--output-fps 5` (the start-up burst off in both, so that the difference
+    is the repeats alone): ms of CPU per second of streaming, measured from
+    the first byte for args.output_fps_seconds, then SIGTERM."""
+    sim = Simulator(args.binary, workdir, "outfps", 1, 2, ["--frames-dir", args.frames_dir])
+    base = [args.binary, "--host", "127.0.0.1", "--source", "jpeg", "--port", str(sim.port),
+            "--access-code", ACCESS_CODE, "--format", "mpegts", "--keyframe-burst", "0", "-q"]
+    contenders = {"plain": [], "output_fps_5": ["--output-fps", "5"]}
+    results = {name: [] for name in contenders}
+    try:
+        for i in range(args.encode_runs):
+            for name, extra in contenders.items():
+                run = Run(base + extra, stop_after_s=args.output_fps_seconds).drain(
+                    timeout_s=30 + args.output_fps_seconds)
+                ok = run.proc.returncode == 0 and run.cpu_at_stop_ns is not None
+                result = {"ok": ok}
+                if ok:
+                    window_s = (run.stop_ns - run.first_ns) / 1e9
+                    result["cpu_ms_per_s"] = (run.cpu_at_stop_ns - run.cpu_at_first_ns) / 1e6 / window_s
+                results[name].append(result)
+                log("output-fps run %d/%d %s: %s" % (i + 1, args.encode_runs, name, summary(result)))
+    finally:
+        sim.stop()
+    return results
 
 
 def first_bytes(args, workdir):
@@ -966,7 +1007,7 @@ def go2rtc_frame_delay(args, workdir):
 
 def encode(args, workdir):
     """Every H.264 (encode) figure."""
-    out = {"first": first_bytes(args, workdir), "runs": {}}
+    out = {"first": first_bytes(args, workdir), "runs": {}, "output_fps": output_fps_cpu(args, workdir)}
     for fps, frames in args.encode_rates:
         out["runs"][fps] = {"ours": [], "anchor": []}
         for i in range(args.encode_runs):
@@ -1012,6 +1053,11 @@ def encode_rows(args, e):
     med_n = med(d.get("no_empty_pes", []), "median_ms")
     rows.append(("H.264: frame written to go2rtc's RTSP client, 5 fps, median (ms), vs without the empty PES",
                  fmt(med_o, 1), fmt(med_n, 1), fmt(ratio(med_n, med_o)) + "× less", "", ""))
+    of = e.get("output_fps", {})
+    plain, fps5 = med(of.get("plain", []), "cpu_ms_per_s"), med(of.get("output_fps_5", []), "cpu_ms_per_s")
+    added = None if plain is None or fps5 is None else fps5 - plain
+    rows.append(("H.264 1 fps: CPU added by --output-fps 5, per printer (ms of CPU per second; 10 = 1 % of a core), "
+                 "vs without", fmt(fps5, 1), fmt(plain, 1), "+" + fmt(added, 1) + " ms/s", "", ""))
     for fps, _ in args.encode_rates:
         ours, anchor = e["runs"][fps]["ours"], e["runs"][fps]["anchor"]
         tag = "H.264 %g fps" % fps
@@ -1212,10 +1258,12 @@ def main():
         a.rtsps_seconds, a.scale_seconds = 2, 2
         # Past the 4 s start-up burst at both rates, for the bytes per frame.
         a.encode_rates, a.encode_runs, a.go2rtc_runs, a.delay_seconds = [(1, 6), (5, 30)], 1, 1, 3
+        a.output_fps_seconds = 3
     else:
         a.first_runs, a.frames, a.aes_runs, a.aes_seconds = 2 * a.runs + 1, 600, 3, 2
         a.rtsps_seconds, a.scale_seconds = 20, 20
         a.encode_rates, a.encode_runs, a.go2rtc_runs, a.delay_seconds = [(1, 30), (5, 150)], min(a.runs, 3), 3, 10
+        a.output_fps_seconds = 20
     for tool in ("openssl", "ffmpeg"):
         if shutil.which(tool) is None:
             log("%s is not installed (scripts/install-deps installs it)" % tool)

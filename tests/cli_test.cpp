@@ -242,12 +242,14 @@ TEST_CASE("encoder options: defaults, values, environment and bounds") {
   CHECK(d.encoder.quality == EncoderSettings::k_default_quality);
   CHECK(d.encoder.keyframe_interval_s == 2);
   CHECK(d.encoder.burst_s == 4);
+  CHECK(d.encoder.output_fps == 0);
   CHECK(d.empty_pes);
   CHECK(d.timing_path.empty());
   auto c = stream({"--host", "h", "--access-code", "12345678", "--source", "jpeg", "--format", "h264", "--encoder",
                    "h264_v4l2m2m", "--bitrate", "800", "--quality", "28", "--keyframe-interval", "0.5",
-                   "--no-empty-pes", "--timing", "/tmp/t.txt", "--keyframe-burst", "0"});
+                   "--no-empty-pes", "--timing", "/tmp/t.txt", "--keyframe-burst", "0", "--output-fps", "5"});
   CHECK(c.encoder.burst_s == 0);
+  CHECK(c.encoder.output_fps == 5);
   CHECK(c.encoder.encoder == "h264_v4l2m2m");
   CHECK(c.encoder.bitrate_kbps == 800);
   CHECK(c.encoder.quality == 28);
@@ -264,6 +266,10 @@ TEST_CASE("encoder options: defaults, values, environment and bounds") {
   for (const char* bad : {"-1", "52", "x"}) {
     CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--quality", bad}),
                Catch::Contains("--quality"));
+  }
+  for (const char* bad : {"-1", "30.5", "nan", "x"}) {
+    CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--output-fps", bad}),
+               Catch::Contains("--output-fps"));
   }
   for (const char* bad : {"0", "2.5", "nan"}) {
     CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--keyframe-interval", bad}),

@@ -235,6 +235,42 @@ TEST_CASE("max_frames: exactly N frames are written, then frames_done") {
   CHECK(got == expected);
 }
 
+TEST_CASE("max_frames counts camera frames only: repeats are written in order but counted apart") {
+  Pipe pipe;
+  StopFlag stop;
+  StreamStatus status("jpeg", "h", 1);
+  std::vector<std::uint8_t> got;
+  std::thread reader([&] { got = read_exactly(pipe.read, 1000); });  // until EOF
+  FrameWriter writer(pipe.write, 2, status, stop, Backlog::until_keyframe);
+  std::vector<std::uint8_t> expected;
+  auto send = [&](std::uint8_t id, bool repeat) {
+    auto unit = fake_jpeg(10, id);
+    expected.insert(expected.end(), unit.begin(), unit.end());
+    if (repeat) {
+      writer.post_repeat(std::move(unit), true);
+    } else {
+      writer.post(std::move(unit), true);
+    }
+  };
+  send(0, false);
+  send(1, true);
+  send(2, true);
+  REQUIRE(wait_until([&] { return status.report().repeats == 2; }, 2s));
+  CHECK_FALSE(stop.stop_requested());  // two units written, but one frame
+  send(3, false);
+  REQUIRE(wait_until([&] { return stop.stop_requested(); }, 2s));
+  CHECK(stop.reason() == StopReason::frames_done);
+  CHECK(writer.finish(1s));
+  const StatusReport r = status.report();
+  CHECK(r.frames == 2);
+  CHECK(r.repeats == 2);
+  CHECK(r.bytes == expected.size());
+  ::close(pipe.write);
+  pipe.write = -1;
+  reader.join();
+  CHECK(got == expected);
+}
+
 TEST_CASE("video backlog: units queue in order, and on overflow output resumes at a keyframe") {
   Pipe pipe;
   StopFlag stop;

@@ -65,3 +65,25 @@ TEST_CASE("Mailbox: a worker blocked in take() wakes for each item and for close
   worker.join();
   CHECK(taken == std::vector<int>{7, 8});
 }
+
+TEST_CASE("Mailbox: take_until() takes a waiting item even past its deadline, times out, and sees close()") {
+  Mailbox<int> box;
+  using Taken = Mailbox<int>::Taken;
+  std::optional<int> item;
+  const auto past = std::chrono::steady_clock::now() - 1s;
+  box.put(7);
+  CHECK(box.take_until(past, item) == Taken::item);
+  CHECK(item == std::optional<int>(7));
+  item.reset();
+  const auto started = std::chrono::steady_clock::now();
+  CHECK(box.take_until(started + 50ms, item) == Taken::timeout);
+  CHECK(std::chrono::steady_clock::now() - started >= 50ms);  // it did wait for the deadline
+  CHECK_FALSE(item.has_value());
+  // An item put by another thread wakes it before a far deadline.
+  std::thread poster([&box] { box.put(8); });
+  CHECK(box.take_until(std::chrono::steady_clock::now() + 60s, item) == Taken::item);
+  poster.join();
+  CHECK(item == std::optional<int>(8));
+  box.close();
+  CHECK(box.take_until(std::chrono::steady_clock::now() + 60s, item) == Taken::closed);
+}

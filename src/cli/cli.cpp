@@ -173,10 +173,11 @@ std::string describe_extras(std::string_view cli11_message) {
   return message + "; see --help";
 }
 
-// A duration option in seconds: a number in (min, max] (or [min, max] with
+// A number of `unit` (e.g. "seconds") in (min, max] (or [min, max] with
 // `min_inclusive`), never NaN or infinite, with a message a user can read
-// in go2rtc's error line (CLI11's own range text prints DBL_MAX in full).
-CLI::Validator seconds_in(double min, double max, bool min_inclusive = false) {
+// in go2rtc's error line (CLI11's own range text prints DBL_MAX in full,
+// and its Range lets NaN through). `name`: the value's name in --help.
+CLI::Validator number_in(double min, double max, bool min_inclusive, const std::string& unit, const std::string& name) {
   return CLI::Validator(
       [=](std::string& text) -> std::string {
         double v = 0;
@@ -185,14 +186,19 @@ CLI::Validator seconds_in(double min, double max, bool min_inclusive = false) {
           v = std::stod(text, &used);
           if (used != text.size()) throw std::invalid_argument("trailing");
         } catch (const std::exception&) {
-          return "'" + text + "' is not a number of seconds";
+          return "'" + text + "' is not a number of " + unit;
         }
         bool ok = std::isfinite(v) && (min_inclusive ? v >= min : v > min) && v <= max;
-        if (!ok) return fmt::format("{} is out of range: seconds {} {} and at most {}", text,
+        if (!ok) return fmt::format("{} is out of range: {} {} {} and at most {}", text, unit,
                                     min_inclusive ? "from" : "above", min, max);
         return {};
       },
-      "SECONDS");
+      name);
+}
+
+// A duration option in seconds (number_in).
+CLI::Validator seconds_in(double min, double max, bool min_inclusive = false) {
+  return number_in(min, max, min_inclusive, "seconds", "SECONDS");
 }
 
 }  // namespace
@@ -347,9 +353,14 @@ void add_encoder_options(CLI::App& app, StreamOptions& options) {
                      "Encoder: camera seconds between keyframes, at most 2 (late viewers wait at most this)",
                      seconds_in(0, EncoderSettings::k_max_keyframe_interval_s));
   add_checked_option(app, "--keyframe-burst", encoder.burst_s,
-                     "Encoder: seconds after the start and each reconnect in which every frame is a keyframe, so a "
-                     "viewer that connects meanwhile sees the next frame",
+                     "Encoder: seconds after the start and each reconnect in which every frame is a keyframe, and "
+                     "the newest picture is repeated as one 4 times a second, so a viewer that connects meanwhile "
+                     "sees a picture at once (0: neither)",
                      seconds_in(0, 60, true));
+  add_checked_option(app, "--output-fps", encoder.output_fps,
+                     "Encoder: repeat the newest picture (as a P-frame) to a steady FPS frames per second, for "
+                     "consumers that expect a camera's rate; timestamps stay real (default 0: off)",
+                     number_in(0, EncoderSettings::k_max_output_fps, true, "frames per second", "FPS"));
   app.add_flag("--no-empty-pes", options.no_empty_pes,
                "Testing: leave out the empty PES after each MPEG-TS access unit (go2rtc then holds each frame "
                "until the next)");
@@ -359,7 +370,7 @@ void add_encoder_options(CLI::App& app, StreamOptions& options) {
 // timing lines, the frame limit, the heartbeat and the snapshot. Throws nothing.
 void add_output_options(CLI::App& app, StreamConfig& stream) {
   app.add_option("--timing", stream.timing_path,
-                 "Testing: one line per unit written to stdout, 'MONOTONIC_NS BYTES KEYFRAME' (emptied at start)");
+                 "Testing: one line per unit written to stdout, 'MONOTONIC_NS BYTES KEYFRAME REPEAT' (emptied at start)");
   app.add_option("--frames", stream.frames, "Stop after N frames and exit 0 (1 = snapshot)");
   app.add_option("--heartbeat", stream.heartbeat_path, "Keep a JSON status file here (docs/heartbeat.md)")
       ->envname("BAMBU_HEARTBEAT");

@@ -53,6 +53,25 @@ class Mailbox {
     return std::exchange(waiting_, std::nullopt);
   }
 
+  /// What take_until() found.
+  enum class Taken {
+    item,     ///< an item waited; it was moved out
+    timeout,  ///< none came before the deadline
+    closed,   ///< the mailbox is closed
+  };
+
+  /// Like take(), but waits only until `deadline` (any clock's time point).
+  /// On Taken::item the item is moved into `item`; otherwise `item` is left
+  /// alone. An item that waits is taken even when the deadline has passed.
+  template <typename TimePoint>
+  Taken take_until(TimePoint deadline, std::optional<T>& item) {
+    std::unique_lock lock(mutex_);
+    if (!wake_.wait_until(lock, deadline, [this] { return closed_ || waiting_.has_value(); })) return Taken::timeout;
+    if (closed_) return Taken::closed;
+    item = std::exchange(waiting_, std::nullopt);
+    return Taken::item;
+  }
+
   /// Closes the mailbox: take() returns nullopt from now on, put() refuses.
   /// Returns true if an item was still waiting (it is dropped). Idempotent.
   bool close() {

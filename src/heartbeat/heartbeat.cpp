@@ -33,6 +33,7 @@ nlohmann::json heartbeat_json(const StatusReport& s) {
   j["started_at"] = format_rfc3339(s.started_at);
   j["updated_at"] = format_rfc3339(s.updated_at);
   j["frames"] = s.frames;
+  j["repeats"] = s.repeats;
   j["bytes"] = s.bytes;
   j["dropped"] = s.dropped;
   j["skipped"] = s.skipped;

@@ -1,5 +1,6 @@
 // EncoderSettings: how the port-6000 JPEGs are encoded to H.264
-// (--encoder, --bitrate, --quality, --keyframe-interval). Plain values,
+// (--encoder, --bitrate, --quality, --keyframe-interval, --keyframe-burst,
+// --output-fps). Plain values,
 // filled by the command line; the encoder (media/h264_encoder.h) uses them.
 #pragma once
 
@@ -28,8 +29,16 @@ struct EncoderSettings {
   int quality = k_default_quality;  ///< CRF, or the encoder's nearest equivalent (--quality)
   double keyframe_interval_s = 2;   ///< camera seconds between keyframes, at most 2 (--keyframe-interval)
   /// Seconds after the start and after each reconnect in which every frame is
-  /// a keyframe, so a player that connects meanwhile shows the next frame.
+  /// a keyframe, so a player that connects meanwhile shows the next frame;
+  /// meanwhile the newest picture is also written again as a keyframe about
+  /// four times a second (EncodingSink). 0: neither.
   double burst_s = 4;
+  /// Highest --output-fps, frames per second.
+  static constexpr double k_max_output_fps = 30;
+  /// A steady output rate, frames per second, kept by writing the newest
+  /// picture again (as a P-frame) whenever no camera frame came for
+  /// 1/output_fps seconds; 0: off, only camera frames (--output-fps).
+  double output_fps = 0;
 };
 
 }  // namespace bambu

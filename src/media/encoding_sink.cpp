@@ -1,10 +1,10 @@
 #include "media/encoding_sink.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <utility>
 
-#include "media/h264_encoder.h"
 #include "media/libav.h"
 #include "media/remuxer.h"
 #include "media/timeline.h"
@@ -71,7 +71,8 @@ EncodingSink::EncodingSink(const EncoderSettings& settings, OutputFormat format,
       encoder_(std::make_unique<H264Encoder>(settings)),
       // Wall-clock mode: every unit is stamped with its JPEG's arrival.
       remuxer_(std::make_unique<Remuxer>(format, true, empty_pes, out, log)),
-      keyframes_(settings.keyframe_interval_s, settings.burst_s) {
+      keyframes_(settings.keyframe_interval_s, settings.burst_s),
+      repeats_(settings.burst_s, settings.output_fps) {
   if (format == OutputFormat::mpegts) {
     // About 15 ms with Debian's libavformat (libav.h), spent while the
     // encoder opens and the camera connects rather than before. A failure
@@ -98,6 +99,7 @@ void EncodingSink::post(std::vector<std::uint8_t> jpeg, bool /*keyframe*/) {
   {
     std::lock_guard lock(mutex_);
     new_session = std::exchange(session_starts_, false);
+    session_over_ = false;
   }
   // The encoder is still busy with an older JPEG: keep the newest, and the
   // session start that the dropped one may have carried.
@@ -110,6 +112,11 @@ void EncodingSink::post(std::vector<std::uint8_t> jpeg, bool /*keyframe*/) {
 void EncodingSink::begin_session() {
   std::lock_guard lock(mutex_);
   session_starts_ = true;
+}
+
+void EncodingSink::end_session() {
+  std::lock_guard lock(mutex_);
+  session_over_ = true;
 }
 
 std::optional<Clock::time_point> EncodingSink::last_good_unit() const {
@@ -129,12 +136,28 @@ void EncodingSink::finish() {
 
 void EncodingSink::run() {
   bool remuxer_session_due = true;  // the Remuxer learns of a session at its first encoded frame
-  while (std::optional<Pending> frame = pending_.take()) {
-    if (frame->new_session) {
-      keyframes_.begin_session();
-      remuxer_session_due = true;
+  for (;;) {
+    std::optional<Pending> frame;
+    const std::optional<RepeatSchedule::Repeat> repeat = repeats_.next();
+    using Taken = Mailbox<Pending>::Taken;
+    Taken taken = Taken::item;
+    if (repeat) {
+      taken = pending_.take_until(repeat->due, frame);
+    } else {
+      frame = pending_.take();
+      if (!frame) taken = Taken::closed;
     }
+    if (taken == Taken::closed) return;
     try {
+      if (taken == Taken::timeout) {
+        encode_repeat(repeat->keyframe);
+        continue;
+      }
+      if (frame->new_session) {
+        keyframes_.begin_session();
+        repeats_.begin_session();
+        remuxer_session_due = true;
+      }
       encode(*frame, remuxer_session_due);
     } catch (const std::exception& e) {
       {
@@ -147,14 +170,47 @@ void EncodingSink::run() {
   }
 }
 
+std::int64_t EncodingSink::pts_at(Clock::time_point at) {
+  if (!first_arrival_) first_arrival_ = at;
+  const std::int64_t ticks =
+      std::chrono::duration_cast<std::chrono::microseconds>(at - *first_arrival_).count() *
+      Timeline::k_ticks_per_second / 1'000'000;
+  last_pts_ = std::max(ticks, last_pts_ + 1);
+  return last_pts_;
+}
+
+bool EncodingSink::mux_units(const std::vector<H264Encoder::Unit>& units, Clock::time_point at, bool repeat) {
+  bool any_keyframe = false;
+  for (const auto& unit : units) {
+    remuxer_->add(unit.annexb, std::nullopt, at, repeat);
+    any_keyframe = any_keyframe || unit.keyframe;
+  }
+  return any_keyframe;
+}
+
+void EncodingSink::encode_repeat(bool keyframe) {
+  {
+    std::lock_guard lock(mutex_);
+    if (session_over_) {
+      repeats_.begin_session();  // nothing more until the next session's first JPEG
+      return;
+    }
+  }
+  const Clock::time_point now = Clock::now();
+  std::vector<H264Encoder::Unit> units;
+  // No picture to repeat (the encoder was reopened since): wait for the next.
+  if (!encoder_->encode_again(pts_at(now), keyframe, units)) {
+    repeats_.repeated(now, keyframe);
+    return;
+  }
+  repeats_.repeated(now, mux_units(units, now, true));
+}
+
 void EncodingSink::encode(const Pending& frame, bool& remuxer_session_due) {
   const bool keyframe = keyframes_.need_keyframe(frame.arrival);
-  if (!first_arrival_) first_arrival_ = frame.arrival;
-  const std::int64_t pts = std::chrono::duration_cast<std::chrono::microseconds>(frame.arrival - *first_arrival_)
-                               .count() * Timeline::k_ticks_per_second / 1'000'000;
   std::vector<H264Encoder::Unit> units;
   const Clock::time_point started = Clock::now();
-  if (encoder_->encode(frame.jpeg, pts, keyframe, units) == H264Encoder::Result::undecodable) {
+  if (encoder_->encode(frame.jpeg, pts_at(frame.arrival), keyframe, units) == H264Encoder::Result::undecodable) {
     status_.count_decode_failure();
     if (const std::uint64_t skipped = decode_warning_.pass(started)) {
       log_.warning("skipped {} JPEG(s) that did not decode (the last: {} bytes: {})", skipped, frame.jpeg.size(),
@@ -173,12 +229,9 @@ void EncodingSink::encode(const Pending& frame, bool& remuxer_session_due) {
     remuxer_->begin_session(*encoder_->parameters(), AVRational{1, static_cast<int>(Timeline::k_ticks_per_second)});
     remuxer_session_due = false;
   }
-  bool any_keyframe = false;
-  for (const auto& unit : units) {
-    remuxer_->add(unit.annexb, std::nullopt, frame.arrival);
-    any_keyframe = any_keyframe || unit.keyframe;
-  }
+  const bool any_keyframe = mux_units(units, frame.arrival, false);
   keyframes_.encoded(frame.arrival, any_keyframe);
+  repeats_.camera_frame(frame.arrival, any_keyframe);
   if (keyframes_.mean_step_s() > 0) encoder_->set_pace(1 / keyframes_.mean_step_s());
   std::lock_guard lock(mutex_);
   last_good_ = frame.arrival;

@@ -16,13 +16,14 @@
 #include "core/stop_flag.h"
 #include "core/throttle.h"
 #include "media/encoder_settings.h"
+#include "media/h264_encoder.h"
 #include "media/output_format.h"
+#include "media/repeat_schedule.h"
 #include "pipeline/frame_sink.h"
 #include "pipeline/stream_status.h"
 
 namespace bambu {
 
-class H264Encoder;
 class Remuxer;
 
 /// The pure keyframe rule of the encoder (unit-tested on its own).
@@ -94,6 +95,12 @@ class KeyframeClock {
 ///   only such JPEGs.
 /// - Keyframes follow KeyframeClock; a change of picture size reopens the
 ///   encoder, whose first unit is a keyframe; the MPEG-TS stream runs on.
+/// - Between camera frames the newest picture is encoded again when
+///   RepeatSchedule says (keyframes in the start-up burst, P-frames for
+///   --output-fps), stamped with the time it is made and passed on with
+///   FrameSink::post_repeat(). KeyframeClock sees camera frames only.
+/// - Output PTS: a camera frame's is its JPEG's arrival, the first one's too
+///   (0 for the first), so PTS steps are the camera's own.
 /// - A mid-stream encoder failure is logged as an error and stops the
 ///   program with StopReason::encoder_failed (error() says why).
 /// Heartbeat: format, codec, encoder name, frames encoded, encode time.
@@ -117,6 +124,9 @@ class EncodingSink final : public FrameSink {
   /// Takes one whole JPEG (`keyframe` is ignored: every JPEG is one).
   void post(std::vector<std::uint8_t> jpeg, bool keyframe) override;
   void begin_session() override;
+  /// Nothing is repeated from now until the next session's first JPEG: the
+  /// picture of a lost session is not shown as if it were live.
+  void end_session() override;
   std::optional<Clock::time_point> last_good_unit() const override;
 
   /// Stops taking JPEGs, lets the one being encoded finish, and joins the
@@ -136,6 +146,14 @@ class EncodingSink final : public FrameSink {
   // Encodes and muxes one JPEG on the encoder thread; an undecodable one is
   // counted and skipped. Throws what the encoder or muxer throws.
   void encode(const Pending& frame, bool& remuxer_session_due);
+  // Encodes the newest picture again now, as RepeatSchedule asked. Throws
+  // what the encoder or muxer throws.
+  void encode_repeat(bool keyframe);
+  // The encoder's PTS (90 kHz ticks since the first JPEG) of a picture at
+  // `at`: above the last one given, which a repeat may have taken.
+  std::int64_t pts_at(Clock::time_point at);
+  // Passes `units` to the Remuxer as made at `at`; true if one is a keyframe.
+  bool mux_units(const std::vector<H264Encoder::Unit>& units, Clock::time_point at, bool repeat);
 
   const EncoderSettings settings_;
   const OutputFormat format_;
@@ -146,7 +164,9 @@ class EncodingSink final : public FrameSink {
   std::unique_ptr<H264Encoder> encoder_;
   std::unique_ptr<Remuxer> remuxer_;
   KeyframeClock keyframes_;
+  RepeatSchedule repeats_;
   std::optional<Clock::time_point> first_arrival_;  // pts 0 for the encoder
+  std::int64_t last_pts_ = -1;                      // the encoder's last PTS
   int width_ = 0, height_ = 0;                      // of the last picture, for the heartbeat
   Throttle decode_warning_{std::chrono::seconds(10)};  // JPEGs that did not decode
 
@@ -154,6 +174,7 @@ class EncodingSink final : public FrameSink {
 
   mutable std::mutex mutex_;
   bool session_starts_ = true;  // the next post() begins a session; guarded by mutex_
+  bool session_over_ = false;   // end_session() came, no JPEG since: no repeats; guarded
   std::optional<Clock::time_point> last_good_;  // guarded
   std::string error_;                            // guarded
   std::jthread format_loader_;  // loads libav_format(); joined at the latest on destruction

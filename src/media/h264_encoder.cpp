@@ -157,6 +157,7 @@ void H264Encoder::prepare(int width, int height) {
   if (int e = av.av_frame_get_buffer(av_->picture, 0); e < 0) throw_av("cannot allocate a picture", e);
   width_ = width;
   height_ = height;
+  has_picture_ = false;
 }
 
 const AVCodecParameters* H264Encoder::parameters() const {
@@ -208,10 +209,26 @@ H264Encoder::Result H264Encoder::encode(std::span<const std::uint8_t> jpeg, std:
   AVFrame* picture = av_->picture;
   if (int e = av.av_frame_make_writable(picture); e < 0) throw_av("cannot get a writable picture", e);
   av.sws_scale(av_->scaler, decoded->data, decoded->linesize, 0, height_, picture->data, picture->linesize);
+  has_picture_ = true;
+  encode_picture(pts, keyframe, units);
+  return Result::encoded;
+}
+
+bool H264Encoder::encode_again(std::int64_t pts, bool keyframe, std::vector<Unit>& units) {
+  if (!has_picture_ || av_->encoder == nullptr) return false;
+  encode_picture(pts, keyframe, units);
+  return true;
+}
+
+void H264Encoder::encode_picture(std::int64_t pts, bool keyframe, std::vector<Unit>& units) {
+  const Libav& av = libav();
+  AVFrame* picture = av_->picture;
+  AVPacket* packet = av_->packet;
+  // Only the frame's fields change here, never its pixels: the encoder may
+  // still hold a reference to them (encode() makes them writable first).
   picture->pts = pts;
   picture->pict_type = keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
   picture->key_frame = keyframe ? 1 : 0;
-
   if (int e = av.avcodec_send_frame(av_->encoder, picture); e < 0) throw_av("cannot encode a picture", e);
   for (;;) {
     const int r = av.avcodec_receive_packet(av_->encoder, packet);
@@ -221,7 +238,6 @@ H264Encoder::Result H264Encoder::encode(std::span<const std::uint8_t> jpeg, std:
                          (packet->flags & AV_PKT_FLAG_KEY) != 0});
     av.av_packet_unref(packet);
   }
-  return Result::encoded;
 }
 
 }  // namespace bambu

@@ -65,6 +65,15 @@ class H264Encoder {
   /// if encoding fails (no memory, a broken encoder).
   Result encode(std::span<const std::uint8_t> jpeg, std::int64_t pts, bool keyframe, std::vector<Unit>& units);
 
+  /// Encodes the last picture that encode() took again, as the picture at
+  /// `pts` (above the last one's), a forced keyframe if `keyframe`: the
+  /// same pixels, encoded anew (a repeat is never the earlier bytes sent
+  /// again, which would break the stream's frame numbering). Appends the
+  /// units to `units`. Returns false, encoding nothing, when there is no
+  /// such picture (none yet, or the encoder was reopened since). Throws
+  /// std::runtime_error if encoding fails.
+  bool encode_again(std::int64_t pts, bool keyframe, std::vector<Unit>& units);
+
   /// The camera's measured pace, frames per second. With a --bitrate cap the
   /// encoder is reopened (its next unit a keyframe) when the pace moves by
   /// more than a quarter from the one it was opened for, since the cap is
@@ -96,6 +105,10 @@ class H264Encoder {
   int height_ = 0;
   double pace_fps_ = 1;         // the camera's, as last told
   double opened_pace_fps_ = 1;  // what the open encoder's cap was set for
+  bool has_picture_ = false;    // the picture buffer holds the last picture encoded
+
+  // Sends the picture buffer to the encoder at `pts` and takes what comes out.
+  void encode_picture(std::int64_t pts, bool keyframe, std::vector<Unit>& units);
   std::string last_decode_error_;
 };
 

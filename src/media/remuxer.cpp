@@ -141,6 +141,14 @@ std::vector<std::uint8_t> Remuxer::mux(const AccessUnit& au, std::int64_t pts) {
   return ts;
 }
 
+void Remuxer::post(std::vector<std::uint8_t> unit, bool keyframe, bool repeat) {
+  if (repeat) {
+    sink_.post_repeat(std::move(unit), keyframe);
+  } else {
+    sink_.post(std::move(unit), keyframe);
+  }
+}
+
 bool Remuxer::add(const AVPacket& packet, Clock::time_point arrival) {
   if (packet.data == nullptr || packet.size <= 0) return false;
   std::optional<std::int64_t> source;
@@ -155,7 +163,7 @@ bool Remuxer::add(const AVPacket& packet, Clock::time_point arrival) {
 }
 
 bool Remuxer::add(std::span<const std::uint8_t> bytes, std::optional<std::int64_t> source,
-                  Clock::time_point arrival) {
+                  Clock::time_point arrival, bool repeat) {
   if (bytes.empty()) return false;
   AccessUnit au = parameter_sets_.prepare(bytes);
   if (waiting_for_keyframe_) {
@@ -164,7 +172,7 @@ bool Remuxer::add(std::span<const std::uint8_t> bytes, std::optional<std::int64_
   }
   if (au.keyframe && keyframe_tap_) keyframe_tap_(au.bytes);
   if (format_ == OutputFormat::h264) {
-    sink_.post(std::move(au.bytes), au.keyframe);
+    post(std::move(au.bytes), au.keyframe, repeat);
     return true;
   }
 
@@ -175,7 +183,7 @@ bool Remuxer::add(std::span<const std::uint8_t> bytes, std::optional<std::int64_
                  "arrival instead (--wallclock-timestamps does this from the start)");
   }
   if (!muxer_) open_mpegts();
-  sink_.post(mux(au, pts), au.keyframe);
+  post(mux(au, pts), au.keyframe, repeat);
   return true;
 }
 

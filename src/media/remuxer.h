@@ -65,8 +65,11 @@ class Remuxer {
   bool add(const AVPacket& packet, Clock::time_point arrival);
 
   /// The same for one Annex-B access unit `au` whose source timestamp is
-  /// `source_ticks` (90 kHz; nullopt: none, stamp it on arrival).
-  bool add(std::span<const std::uint8_t> au, std::optional<std::int64_t> source_ticks, Clock::time_point arrival);
+  /// `source_ticks` (90 kHz; nullopt: none, stamp it on arrival). `repeat`:
+  /// it shows the newest picture again, so it goes to the sink's
+  /// post_repeat() (FrameSink), not post().
+  bool add(std::span<const std::uint8_t> au, std::optional<std::int64_t> source_ticks, Clock::time_point arrival,
+           bool repeat = false);
 
   /// Called on the session thread, before it is muxed, with every keyframe
   /// that is posted: Annex-B, SPS and PPS first (--snapshot of the RTSPS
@@ -76,6 +79,8 @@ class Remuxer {
  private:
   void open_mpegts();
   std::vector<std::uint8_t> mux(const AccessUnit& au, std::int64_t pts);
+  // To the sink's post(), or post_repeat() for a repeat.
+  void post(std::vector<std::uint8_t> unit, bool keyframe, bool repeat);
 
   const OutputFormat format_;
   FrameSink& sink_;

@@ -77,6 +77,7 @@ struct FrameWriter::Shared {
   struct Unit {
     std::vector<std::uint8_t> bytes;
     bool keyframe = true;
+    bool repeat = false;  // FrameSink::post_repeat(): not a camera frame
   };
   std::deque<Unit> pending;        // newest_frame: at most one
   std::size_t pending_bytes = 0;
@@ -97,7 +98,7 @@ struct FrameWriter::Shared {
 
   // Queues `unit` by the Backlog policy; the lock must be held. Returns
   // the number of units dropped to make way (or `unit` itself).
-  std::uint64_t enqueue(std::vector<std::uint8_t> unit, bool keyframe) {
+  std::uint64_t enqueue(std::vector<std::uint8_t> unit, bool keyframe, bool repeat) {
     std::uint64_t dropped = 0;
     if (backlog == Backlog::newest_frame) {
       dropped = pending.size();
@@ -114,7 +115,7 @@ struct FrameWriter::Shared {
       skip_to_keyframe = false;
     }
     pending_bytes += unit.size();
-    pending.push_back({std::move(unit), keyframe});
+    pending.push_back({std::move(unit), keyframe, repeat});
     return dropped;
   }
 
@@ -171,7 +172,7 @@ struct FrameWriter::Shared {
 
   // Books a finished write of `size` bytes that returned `err` (0 or an
   // errno); the lock must be held.
-  void written_one(int err, std::size_t size, bool keyframe) {
+  void written_one(int err, std::size_t size, bool keyframe, bool repeat) {
     if (err != 0) {
       dead = true;
       error = err == EPIPE ? 0 : err;
@@ -183,10 +184,14 @@ struct FrameWriter::Shared {
       // CLOCK_MONOTONIC (steady_clock on Linux), as `simulate --timing`.
       const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(
                           std::chrono::steady_clock::now().time_since_epoch()).count();
-      const std::string line = fmt::format("{} {} {}\n", ns, size, keyframe ? 1 : 0);
+      const std::string line = fmt::format("{} {} {} {}\n", ns, size, keyframe ? 1 : 0, repeat ? 1 : 0);
       write_all_fd(timing_fd, line.data(), line.size());
     }
     last_size = size;
+    if (repeat) {
+      status.count_repeat_written(size);
+      return;
+    }
     status.count_written(size);
     if (max_frames != 0 && ++written >= max_frames) {
       dead = true;
@@ -225,7 +230,7 @@ struct FrameWriter::Shared {
         changed.notify_all();
         continue;
       }
-      written_one(err, frame.bytes.size(), frame.keyframe);
+      written_one(err, frame.bytes.size(), frame.keyframe, frame.repeat);
       changed.notify_all();
     }
     writing = false;
@@ -241,7 +246,13 @@ FrameWriter::FrameWriter(int fd, std::uint64_t max_frames, StreamStatus& status,
 
 FrameWriter::~FrameWriter() { finish(std::chrono::milliseconds(300)); }
 
-void FrameWriter::post(std::vector<std::uint8_t> unit, bool keyframe) {
+void FrameWriter::post(std::vector<std::uint8_t> unit, bool keyframe) { post_unit(std::move(unit), keyframe, false); }
+
+void FrameWriter::post_repeat(std::vector<std::uint8_t> unit, bool keyframe) {
+  post_unit(std::move(unit), keyframe, true);
+}
+
+void FrameWriter::post_unit(std::vector<std::uint8_t> unit, bool keyframe, bool repeat) {
   std::uint64_t dropped = 0;
   {
     std::unique_lock lock(shared_->mutex);
@@ -256,13 +267,13 @@ void FrameWriter::post(std::vector<std::uint8_t> unit, bool keyframe) {
       int err = shared_->write_frame(unit);
       lock.lock();
       shared_->writing = false;
-      if (!shared_->dead) shared_->written_one(err, unit.size(), keyframe);
+      if (!shared_->dead) shared_->written_one(err, unit.size(), keyframe, repeat);
       // Wake only who needs it: finish() (closing) or the thread (dead).
       // Waking the idle thread for nothing would cost what we just saved.
       if (shared_->closing || shared_->dead) shared_->changed.notify_all();
       return;
     }
-    dropped = shared_->enqueue(std::move(unit), keyframe);
+    dropped = shared_->enqueue(std::move(unit), keyframe, repeat);
   }
   for (; dropped > 0; --dropped) shared_->status.count_dropped();
   shared_->changed.notify_all();

@@ -55,8 +55,8 @@ class FrameWriter final : public FrameSink {
   /// Starts the writer thread. `fd` stays owned by the caller and must stay
   /// open while the writer runs. `timing_fd` (testing, --timing; -1: none,
   /// else owned by the caller like `fd`) gets one line per unit written,
-  /// "MONOTONIC_NS BYTES KEYFRAME" (CLOCK_MONOTONIC nanoseconds after the
-  /// write, the unit's size, 1 or 0). Throws std::system_error if the thread
+  /// "MONOTONIC_NS BYTES KEYFRAME REPEAT" (CLOCK_MONOTONIC nanoseconds after
+  /// the write, the unit's size, 1 or 0, and 1 for a post_repeat() unit). Throws std::system_error if the thread
   /// cannot start.
   FrameWriter(int fd, std::uint64_t max_frames, StreamStatus& status, StopFlag& stop,
               Backlog backlog = Backlog::newest_frame, int timing_fd = -1);
@@ -72,6 +72,10 @@ class FrameWriter final : public FrameSink {
   /// caller's thread (the usual case; it saves waking the writer thread);
   /// otherwise it is queued for the writer thread by the Backlog policy.
   void post(std::vector<std::uint8_t> unit, bool keyframe) override;
+  /// As post(), for a repeated picture: written the same way, counted by
+  /// StreamStatus::count_repeat_written, not towards `max_frames`; its
+  /// `timing_fd` line ends in 1.
+  void post_repeat(std::vector<std::uint8_t> unit, bool keyframe) override;
 
   /// The errno of the write that failed with StopReason::output_failed, else 0.
   int error() const;
@@ -84,6 +88,8 @@ class FrameWriter final : public FrameSink {
   bool finish(std::chrono::milliseconds grace);
 
  private:
+  // post() and post_repeat().
+  void post_unit(std::vector<std::uint8_t> unit, bool keyframe, bool repeat);
   struct Shared;
   std::shared_ptr<Shared> shared_;  // shared with the thread, so it may outlive us
   std::thread thread_;

@@ -90,6 +90,7 @@ class SnapshotTap : public FrameSink {
     next_.post(std::move(unit), keyframe);
   }
   void begin_session() override { next_.begin_session(); }
+  void end_session() override { next_.end_session(); }
   std::optional<Clock::time_point> last_good_unit() const override { return next_.last_good_unit(); }
 
  private:

@@ -18,6 +18,11 @@ class FrameSink {
   /// Takes ownership of one whole unit. `keyframe`: a decoder can start
   /// here (every JPEG is one; for H.264, an IDR with its SPS and PPS).
   virtual void post(std::vector<std::uint8_t> unit, bool keyframe) = 0;
+  /// Takes one unit that shows the newest picture again, re-encoded, between
+  /// camera frames (EncodingSink's repeats): passed on like post(), but not
+  /// a camera frame, so not counted as one (--frames, the heartbeat's
+  /// frames and fps). Default: post().
+  virtual void post_repeat(std::vector<std::uint8_t> unit, bool keyframe) { post(std::move(unit), keyframe); }
   /// Posts one whole JPEG frame (a keyframe).
   void post(std::vector<std::uint8_t> frame) { post(std::move(frame), true); }
 
@@ -25,6 +30,11 @@ class FrameSink {
   /// first, or one after a reconnect). Called by the camera client on the
   /// session thread before the session's first unit. Default: nothing.
   virtual void begin_session() {}
+
+  /// The session's last unit has been posted: it was lost, stalled or
+  /// stopped (the camera client calls this on the session thread, whether
+  /// or not the session delivered anything). Default: nothing.
+  virtual void end_session() {}
 
   /// For the camera client's stall watchdog: when the newest unit that this
   /// sink found good (e.g. a JPEG that decoded) was posted; Clock's epoch

@@ -97,6 +97,12 @@ void StreamStatus::count_written(std::size_t bytes) {
   while (!recent_frames_.empty() && now - recent_frames_.front() > k_fps_window) recent_frames_.pop_front();
 }
 
+void StreamStatus::count_repeat_written(std::size_t bytes) {
+  std::lock_guard lock(mutex_);
+  ++status_.repeats;
+  status_.bytes += bytes;
+}
+
 void StreamStatus::count_dropped() {
   std::lock_guard lock(mutex_);
   ++status_.dropped;

@@ -39,8 +39,9 @@ struct StatusReport {
   std::uint16_t port = 0;
   std::chrono::system_clock::time_point started_at;
   std::chrono::system_clock::time_point updated_at;  ///< when the snapshot was taken
-  std::uint64_t frames = 0;    ///< frames written to stdout
-  std::uint64_t bytes = 0;     ///< bytes written to stdout
+  std::uint64_t frames = 0;    ///< camera frames written to stdout
+  std::uint64_t repeats = 0;   ///< repeats of the newest picture written between them (--output-fps, the start-up burst)
+  std::uint64_t bytes = 0;     ///< bytes written to stdout, repeats included
   std::uint64_t dropped = 0;   ///< frames dropped: stdout's reader, or the encoder, was too slow
   std::uint64_t frames_encoded = 0;   ///< JPEGs encoded to H.264
   double encode_ms_last = 0;          ///< milliseconds the last JPEG took to decode and encode
@@ -88,6 +89,9 @@ class StreamStatus {
   void count_decode_failure();
   /// A frame of `bytes` bytes was written to stdout (frames, bytes, fps, last_frame_at).
   void count_written(std::size_t bytes);
+  /// A repeat of the newest picture, `bytes` bytes, was written to stdout
+  /// (repeats, bytes; not a frame, so not in frames, fps or last_frame_at).
+  void count_repeat_written(std::size_t bytes);
   /// A frame was replaced before it could be written (slow reader).
   void count_dropped();
   /// A payload was skipped because it was not a whole JPEG.

@@ -66,7 +66,9 @@ SessionOutcome CameraClient::run_session(Deadline first_frame_deadline) {
   sink_.begin_session();
   parser_.reset();
   SessionFrames frames(status_, log_, endpoint_, started);
-  return read_frames(tls, first_frame_deadline, frames);
+  SessionOutcome outcome = read_frames(tls, first_frame_deadline, frames);
+  sink_.end_session();
+  return outcome;
 }
 
 CameraClient::Watchdog CameraClient::watchdog(const SessionFrames& frames, Deadline first_frame_deadline) const {

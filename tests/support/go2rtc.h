@@ -273,6 +273,7 @@ struct WrittenUnit {
   std::int64_t written_ns;  // CLOCK_MONOTONIC at the end of the write
   std::size_t bytes;
   bool keyframe;
+  bool repeat;  // the newest picture again, between camera frames
 };
 
 inline std::vector<WrittenUnit> read_timing(const fs::path& path) {
@@ -280,8 +281,8 @@ inline std::vector<WrittenUnit> read_timing(const fs::path& path) {
   std::ifstream in(path);
   std::int64_t ns = 0;
   std::size_t bytes = 0;
-  int key = 0;
-  while (in >> ns >> bytes >> key) units.push_back({ns, bytes, key == 1});
+  int key = 0, repeat = 0;
+  while (in >> ns >> bytes >> key >> repeat) units.push_back({ns, bytes, key == 1, repeat == 1});
   return units;
 }
 

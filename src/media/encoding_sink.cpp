@@ -96,16 +96,18 @@ EncodingSink::~EncodingSink() { finish(); }
 void EncodingSink::post(std::vector<std::uint8_t> jpeg, bool /*keyframe*/) {
   const Clock::time_point arrival = Clock::now();
   bool new_session = false;
+  std::uint64_t sessions_ended = 0;
   {
     std::lock_guard lock(mutex_);
     new_session = std::exchange(session_starts_, false);
-    session_over_ = false;
+    sessions_ended = sessions_ended_;
   }
   // The encoder is still busy with an older JPEG: keep the newest, and the
   // session start that the dropped one may have carried.
-  const auto put = pending_.put(Pending{std::move(jpeg), arrival, new_session}, [](Pending& newer, Pending& older) {
-    newer.new_session = newer.new_session || older.new_session;
-  });
+  const auto put = pending_.put(Pending{std::move(jpeg), arrival, new_session, sessions_ended},
+                                [](Pending& newer, Pending& older) {
+                                  newer.new_session = newer.new_session || older.new_session;
+                                });
   if (put == Mailbox<Pending>::Put::replaced) status_.count_dropped();
 }
 
@@ -116,7 +118,7 @@ void EncodingSink::begin_session() {
 
 void EncodingSink::end_session() {
   std::lock_guard lock(mutex_);
-  session_over_ = true;
+  ++sessions_ended_;
 }
 
 std::optional<Clock::time_point> EncodingSink::last_good_unit() const {
@@ -153,6 +155,7 @@ void EncodingSink::run() {
         encode_repeat(repeat->keyframe);
         continue;
       }
+      taken_sessions_ended_ = frame->sessions_ended;
       if (frame->new_session) {
         keyframes_.begin_session();
         repeats_.begin_session();
@@ -191,7 +194,7 @@ bool EncodingSink::mux_units(const std::vector<H264Encoder::Unit>& units, Clock:
 void EncodingSink::encode_repeat(bool keyframe) {
   {
     std::lock_guard lock(mutex_);
-    if (session_over_) {
+    if (sessions_ended_ != taken_sessions_ended_) {
       repeats_.begin_session();  // nothing more until the next session's first JPEG
       return;
     }
@@ -203,7 +206,10 @@ void EncodingSink::encode_repeat(bool keyframe) {
     repeats_.repeated(now, keyframe);
     return;
   }
-  repeats_.repeated(now, mux_units(units, now, true));
+  mux_units(units, now, true);
+  // As asked, not as flagged: an encoder that delays its output or ignores
+  // a forced keyframe must not make the next repeat due at once.
+  repeats_.repeated(now, keyframe);
 }
 
 void EncodingSink::encode(const Pending& frame, bool& remuxer_session_due) {

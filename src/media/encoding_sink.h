@@ -141,6 +141,7 @@ class EncodingSink final : public FrameSink {
     std::vector<std::uint8_t> jpeg;
     Clock::time_point arrival;
     bool new_session = false;
+    std::uint64_t sessions_ended = 0;  // end_session() calls before this JPEG was posted
   };
   void run();
   // Encodes and muxes one JPEG on the encoder thread; an undecodable one is
@@ -174,7 +175,10 @@ class EncodingSink final : public FrameSink {
 
   mutable std::mutex mutex_;
   bool session_starts_ = true;  // the next post() begins a session; guarded by mutex_
-  bool session_over_ = false;   // end_session() came, no JPEG since: no repeats; guarded
+  std::uint64_t sessions_ended_ = 0;  // end_session() calls; guarded
+  // On the encoder thread: sessions_ended of the newest JPEG taken. While
+  // sessions_ended_ is past it, that JPEG's session is over: no repeats.
+  std::uint64_t taken_sessions_ended_ = 0;
   std::optional<Clock::time_point> last_good_;  // guarded
   std::string error_;                            // guarded
   std::jthread format_loader_;  // loads libav_format(); joined at the latest on destruction

@@ -148,7 +148,11 @@ void H264Encoder::prepare(int width, int height) {
                                          settings_.encoder, width, height, av_error_text(err), h264_encoder_names()));
   }
   if (int e = av.avcodec_parameters_from_context(av_->parameters, c); e < 0) throw_av("cannot read its parameters", e);
+  allocate_picture(width, height);
+}
 
+void H264Encoder::allocate_picture(int width, int height) {
+  const Libav& av = libav();
   av.av_frame_unref(av_->picture);
   av_->picture->format = AV_PIX_FMT_YUV420P;
   av_->picture->width = width;

@@ -107,6 +107,9 @@ class H264Encoder {
   double opened_pace_fps_ = 1;  // what the open encoder's cap was set for
   bool has_picture_ = false;    // the picture buffer holds the last picture encoded
 
+  // A new, empty yuv420p picture buffer of `width` x `height` pixels.
+  // Throws std::runtime_error if it cannot be allocated.
+  void allocate_picture(int width, int height);
   // Sends the picture buffer to the encoder at `pts` and takes what comes out.
   void encode_picture(std::int64_t pts, bool keyframe, std::vector<Unit>& units);
   std::string last_decode_error_;

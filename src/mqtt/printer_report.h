@@ -18,10 +18,14 @@
 
 namespace bambu {
 
-/// Largest payload parsed, in bytes; a larger one is refused unread. A
-/// full report is a few KiB (OpenBambuAPI's push_status example, mqtt.md
-/// above, is about 3 KiB pretty-printed; each AMS unit adds its trays), so
-/// this leaves a wide margin for firmware growth.
+/// Largest payload parsed, in bytes; a larger one is refused without being
+/// parsed. A full report is a few KiB (OpenBambuAPI's push_status example,
+/// mqtt.md above, is about 3 KiB pretty-printed; each AMS unit adds its
+/// trays), so this leaves a wide margin for firmware growth. This bounds
+/// the parse only: libmosquitto has already read the whole message (MQTT
+/// allows up to 256 MiB; libmosquitto 2.0 sets no lower bound for an MQTT
+/// 3.1.1 client), so a broker that is not the printer (no --ca-file or
+/// --tls-fingerprint) can make one message that large.
 inline constexpr std::size_t k_max_report_size = 256 * 1024;
 /// Deepest nesting of objects and arrays accepted (the report itself is
 /// depth 1). Real reports reach 5: print.ams.ams[].tray[].

@@ -20,7 +20,8 @@ namespace bambu {
 /// k_http_header_limit + k_http_body_limit bytes, for a bounded time.
 /// How long a request's line and headers (and its body) may take to
 /// arrive, counted from the accept or from the end of the previous answer,
-/// however the client trickles them; then the connection is closed.
+/// however the client trickles them; then the connection is closed. (Its
+/// first bytes must come within k_http_keep_alive_s of the same moment.)
 constexpr std::chrono::seconds k_http_request_deadline{5};
 /// How long writing one answer may take (a client that does not read).
 constexpr std::chrono::seconds k_http_write_deadline{2};

@@ -26,8 +26,8 @@ answers there on device/SERIAL/report, as the firmware does:
   CHAMBER_LIGHT_2_ON): --chamber-light2.
 - `print.ipcam.rtsp_url`: absent (P1, A1), the printer's own RTSPS URL, or
   "disable" when "LAN Only Liveview" is off, which current H2, P2S and X2D
-  firmware ships with (../shared/docs/port6000-protocol.md; OpenBambuAPI pull
-  request 68; ha-bambulab issues 1911 and 2140). --rtsp-url sets it as is, a
+  firmware ships with (../shared/docs/port6000-protocol.md;
+  Doridian/OpenBambuAPI#68; greghesp/ha-bambulab#1911 and #2140). --rtsp-url sets it as is, a
   wrong address such as rtsps://192.0.2.1:322/streaming/live/1 included.
 
 For the client's robustness tests, --garble MODE (repeatable) answers each

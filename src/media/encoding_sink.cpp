@@ -175,10 +175,7 @@ void EncodingSink::run() {
 
 std::int64_t EncodingSink::pts_at(Clock::time_point at) {
   if (!first_arrival_) first_arrival_ = at;
-  const std::int64_t ticks =
-      std::chrono::duration_cast<std::chrono::microseconds>(at - *first_arrival_).count() *
-      Timeline::k_ticks_per_second / 1'000'000;
-  last_pts_ = std::max(ticks, last_pts_ + 1);
+  last_pts_ = std::max(Timeline::ticks_between(*first_arrival_, at), last_pts_ + 1);
   return last_pts_;
 }
 

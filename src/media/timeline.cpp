@@ -11,11 +11,6 @@ constexpr std::int64_t k_max_jump = 10 * Timeline::k_ticks_per_second;
 // Repeated source timestamps in a row after which they count as frozen.
 constexpr int k_frozen_after = 3;
 
-std::int64_t ticks_between(Clock::time_point from, Clock::time_point to) {
-  return std::chrono::duration_cast<std::chrono::microseconds>(to - from).count() * Timeline::k_ticks_per_second /
-         1'000'000;
-}
-
 }  // namespace
 
 void Timeline::begin_session() {

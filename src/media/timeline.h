@@ -31,6 +31,11 @@ class Timeline {
   /// 90 kHz: MPEG-TS's presentation clock.
   static constexpr std::int64_t k_ticks_per_second = 90000;
 
+  /// 90 kHz ticks from `from` to `to` (whole microseconds, truncated).
+  static std::int64_t ticks_between(Clock::time_point from, Clock::time_point to) {
+    return std::chrono::duration_cast<std::chrono::microseconds>(to - from).count() * k_ticks_per_second / 1'000'000;
+  }
+
   /// `wallclock`: stamp every packet on arrival (--wallclock-timestamps).
   explicit Timeline(bool wallclock) : wallclock_(wallclock) {}
 

@@ -84,6 +84,47 @@ TEST_CASE("counters, fps and errors reach the JSON") {
   CHECK(j["fps"].get<double>() == Approx(5.0));
 }
 
+TEST_CASE("without --mqtt the heartbeat has no print state keys, with it every key (null until reported)") {
+  StreamStatus status("jpeg", "h", 1);
+  const char* keys[] = {"print_state",  "print_percent", "print_layer",   "print_layers_total", "print_remaining_minutes",
+                        "print_job", "chamber_light", "mqtt", "mqtt_error"};
+  auto without = heartbeat_json(status.report());
+  for (const char* key : keys) CHECK_FALSE(without.contains(key));
+
+  int calls = 0;
+  status.set_on_change([&] { ++calls; });
+  status.set_printer(PrinterState{}, false, "");
+  auto empty = heartbeat_json(status.report());
+  for (const char* key : keys) CHECK(empty.contains(key));
+  CHECK(empty["print_state"].is_null());
+  CHECK(empty["print_percent"].is_null());
+  CHECK(empty["mqtt"] == "disconnected");
+  CHECK(empty["mqtt_error"].is_null());
+
+  PrinterState printer;
+  printer.print_state = "RUNNING";
+  printer.print_percent = 42;
+  printer.print_layer = 7;
+  printer.print_layers_total = 100;
+  printer.print_remaining_minutes = 62;
+  printer.print_job = "benchy";
+  printer.chamber_light = "on";
+  status.set_printer(printer, true, "");
+  status.set_printer(printer, true, "");  // unchanged: no second call
+  auto j = heartbeat_json(status.report());
+  CHECK(j["print_state"] == "RUNNING");
+  CHECK(j["print_percent"] == 42);
+  CHECK(j["print_layer"] == 7);
+  CHECK(j["print_layers_total"] == 100);
+  CHECK(j["print_remaining_minutes"] == 62);
+  CHECK(j["print_job"] == "benchy");
+  CHECK(j["chamber_light"] == "on");
+  CHECK(j["mqtt"] == "connected");
+  status.set_printer(printer, false, "MQTT: the printer refused the access code");
+  CHECK(heartbeat_json(status.report())["mqtt_error"] == "MQTT: the printer refused the access code");
+  CHECK(calls == 3);
+}
+
 TEST_CASE("state changes call the listener once per change") {
   StreamStatus status("jpeg", "h", 1);
   int calls = 0;

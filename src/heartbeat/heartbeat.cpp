@@ -18,6 +18,32 @@
 namespace bambu {
 
 
+namespace {
+
+template <typename T>
+nlohmann::json json_or_null(const std::optional<T>& value) {
+  return value ? nlohmann::json(*value) : nlohmann::json();
+}
+
+// With --mqtt: the printer's own state, every key present (null until a
+// report carries it), so that a reader can tell "not reported" from
+// "no --mqtt" (keys absent).
+void add_printer_state(nlohmann::json& j, const StatusReport& s) {
+  if (!s.printer) return;
+  const PrinterState& p = *s.printer;
+  j["print_state"] = json_or_null(p.print_state);
+  j["print_percent"] = json_or_null(p.print_percent);
+  j["print_layer"] = json_or_null(p.print_layer);
+  j["print_layers_total"] = json_or_null(p.print_layers_total);
+  j["print_remaining_minutes"] = json_or_null(p.print_remaining_minutes);
+  j["print_job"] = json_or_null(p.print_job);
+  j["chamber_light"] = json_or_null(p.chamber_light);
+  j["mqtt"] = s.mqtt_connected ? "connected" : "disconnected";
+  j["mqtt_error"] = s.mqtt_error.empty() ? nlohmann::json() : nlohmann::json(s.mqtt_error);
+}
+
+}  // namespace
+
 nlohmann::json heartbeat_json(const StatusReport& s) {
   nlohmann::json j;
   j["state"] = to_string(s.state);
@@ -53,6 +79,7 @@ nlohmann::json heartbeat_json(const StatusReport& s) {
           ? nlohmann::json(std::round(std::chrono::duration<double>(s.updated_at - *s.snapshot_at).count() * 100.0) /
                            100.0)
           : nlohmann::json();
+  add_printer_state(j, s);
   return j;
 }
 

@@ -25,6 +25,11 @@ namespace bambu {
 /// --snapshot file's absolute path, null without --snapshot), snapshot_at
 /// (RFC 3339, null before the first) and snapshot_age (seconds from
 /// snapshot_at to updated_at, rounded to 0.01; null before the first).
+/// With --mqtt (status.printer set) also: print_state, print_job,
+/// chamber_light (strings), print_percent, print_layer, print_layers_total,
+/// print_remaining_minutes (integers; minutes), each null until a report
+/// carried it; mqtt ("connected" or "disconnected") and mqtt_error (string
+/// or null). Without --mqtt those keys are absent (docs/heartbeat.md).
 nlohmann::json heartbeat_json(const StatusReport& status);
 
 /// Publishes a StreamStatus to a heartbeat file from its own thread: once a

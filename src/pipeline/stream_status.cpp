@@ -48,6 +48,21 @@ void StreamStatus::set_state(StreamState state, std::string error) {
   if (notify) notify();
 }
 
+void StreamStatus::set_printer(PrinterState printer, bool mqtt_connected, std::string mqtt_error) {
+  std::function<void()> notify;
+  {
+    std::lock_guard lock(mutex_);
+    if (status_.printer == printer && status_.mqtt_connected == mqtt_connected && status_.mqtt_error == mqtt_error) {
+      return;
+    }
+    status_.printer = std::move(printer);
+    status_.mqtt_connected = mqtt_connected;
+    status_.mqtt_error = std::move(mqtt_error);
+    notify = on_change_;
+  }
+  if (notify) notify();
+}
+
 void StreamStatus::set_error(std::string error) {
   std::lock_guard lock(mutex_);
   status_.last_error = std::move(error);

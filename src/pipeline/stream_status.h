@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "pipeline/printer_state.h"
+
 namespace bambu {
 
 /// The stream's state as published in the heartbeat's `state` field.
@@ -55,6 +57,11 @@ struct StatusReport {
   std::string last_error;        ///< one line; empty if none yet
   std::string snapshot_path;     ///< --snapshot's absolute path; empty without --snapshot
   std::optional<std::chrono::system_clock::time_point> snapshot_at;  ///< last snapshot written
+  /// With --mqtt: what the printer's MQTT reports said so far (every field
+  /// empty until a report carries it); without --mqtt, empty.
+  std::optional<PrinterState> printer;
+  bool mqtt_connected = false;  ///< with --mqtt: the MQTT session is connected now
+  std::string mqtt_error;       ///< with --mqtt: the session's last failure in one line; empty if none
 };
 
 /// Thread-safe holder of the stream's status. Every method may be called
@@ -102,6 +109,10 @@ class StreamStatus {
   void set_snapshot_path(std::string path);
   /// A snapshot was just renamed into place (snapshot_at = now).
   void count_snapshot();
+  /// Records what the printer's MQTT reports say (--mqtt), whether the MQTT
+  /// session is connected, and its last failure (empty: none). Calls
+  /// on_change if any of them changed.
+  void set_printer(PrinterState printer, bool mqtt_connected, std::string mqtt_error);
 
   /// The current state.
   StreamState state() const;

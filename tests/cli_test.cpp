@@ -277,6 +277,53 @@ TEST_CASE("encoder options: defaults, values, environment and bounds") {
   }
 }
 
+TEST_CASE("MQTT options: defaults, values, environment, and what each needs") {
+  CleanEnv env;
+  auto d = stream({"--host", "h", "--access-code", "12345678"});
+  CHECK_FALSE(d.mqtt);
+  CHECK(d.mqtt_port == 8883);
+  CHECK_FALSE(d.chamber_light);
+  CHECK(d.go2rtc_stream.empty());
+  auto m = stream({"--host", "h", "--access-code", "12345678", "--serial", "01P00A000000001", "--mqtt",
+                   "--mqtt-port", "18883"});
+  CHECK(m.mqtt);
+  CHECK(m.mqtt_port == 18883);
+  CHECK_FALSE(m.chamber_light);
+  auto l = stream({"--host", "h", "--access-code", "12345678", "--serial", "01P00A000000001", "--chamber-light",
+                   "--go2rtc-stream", "http://127.0.0.1:1984/api/streams?src=p1"});
+  CHECK(l.mqtt);  // implied
+  CHECK(l.chamber_light);
+  CHECK(l.go2rtc_stream == "http://127.0.0.1:1984/api/streams?src=p1");
+  ::setenv("BAMBU_CHAMBER_LIGHT", "1", 1);
+  ::setenv("BAMBU_MQTT_PORT", "28883", 1);
+  ::setenv("PRINTER_SERIAL", "01P00A000000001", 1);
+  auto e = stream({"--host", "h", "--access-code", "12345678"});
+  CHECK(e.chamber_light);
+  CHECK(e.mqtt);
+  CHECK(e.mqtt_port == 28883);
+  ::unsetenv("BAMBU_CHAMBER_LIGHT");
+  ::unsetenv("BAMBU_MQTT_PORT");
+  ::unsetenv("PRINTER_SERIAL");
+  ::setenv("BAMBU_MQTT", "true", 1);
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678"}),
+             Catch::StartsWith("--mqtt needs --serial (or PRINTER_SERIAL)"));
+  ::unsetenv("BAMBU_MQTT");
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--chamber-light"}),
+             Catch::StartsWith("--chamber-light needs --serial"));
+  CHECK_THAT(usage_error({"--demo", "--mqtt", "--serial", "01P00A000000001"}),
+             Catch::StartsWith("--mqtt: the built-in simulator of --demo has no MQTT broker"));
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--serial", "01P00A000000001", "--mqtt",
+                          "--go2rtc-stream", "http://127.0.0.1:1984/api/streams?src=p1"}),
+             Catch::StartsWith("--go2rtc-stream only tells when the chamber light is on"));
+  CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--serial", "01P00A000000001",
+                          "--chamber-light", "--go2rtc-stream", "https://127.0.0.1:1984/api/streams?src=p1"}),
+             Catch::StartsWith("--go2rtc-stream https://127.0.0.1:1984/api/streams?src=p1: only http://"));
+  for (const char* bad : {"0", "65536", "x"}) {
+    CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--mqtt-port", bad}),
+               Catch::Contains("--mqtt-port"));
+  }
+}
+
 TEST_CASE("simulate: --frames-dir must be a folder, --jitter is bounded") {
   CleanEnv env;
   auto s = std::get<SimulateConfig>(

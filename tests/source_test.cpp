@@ -2,6 +2,7 @@
 // JPEG port, and what each answer means. Loopback ports only.
 #include <catch2/catch.hpp>
 
+#include "config/source_choice.h"
 #include "core/errors.h"
 #include "stream/rtsps_client.h"
 #include "stream/source_probe.h"
@@ -61,4 +62,70 @@ TEST_CASE("url_encode keeps unreserved characters and escapes the rest") {
   CHECK(url_encode("12345678") == "12345678");
   CHECK(url_encode("aZ-._~") == "aZ-._~");
   CHECK(url_encode("a:b@c/d%") == "a%3Ab%40c%2Fd%25");
+}
+
+TEST_CASE("the printer's report decides only where it can change the run") {
+  StreamConfig config;
+  config.host = "p.lan";
+  config.serial = "ZZZ00A000000001";
+  config.mqtt = true;
+  resolve_source_offline(config);  // unknown model: a probe
+  CHECK(printer_report_decides(config));
+  StreamConfig rtsps = config;
+  rtsps.serial = "00M00A000000001";
+  rtsps.source = SourceChoice::automatic;
+  resolve_source_offline(rtsps);
+  CHECK(printer_report_decides(rtsps));  // an X1C: LAN Only Liveview may be off
+  StreamConfig jpeg = config;
+  jpeg.serial = "01P00A000000001";
+  jpeg.source = SourceChoice::automatic;
+  resolve_source_offline(jpeg);
+  CHECK_FALSE(printer_report_decides(jpeg));  // a P1S: dialled at once
+  StreamConfig without = config;
+  without.mqtt = false;
+  CHECK_FALSE(printer_report_decides(without));
+}
+
+TEST_CASE("camera_word: disable, a URL (whatever its address), a full report without one, or nothing yet") {
+  PrinterState state;
+  CHECK(camera_word(state) == CameraWord::none);
+  state.full_report_seen = true;
+  CHECK(camera_word(state) == CameraWord::jpeg);
+  state.rtsp_url = "";
+  CHECK(camera_word(state) == CameraWord::jpeg);
+  state.rtsp_url = "rtsps://192.0.2.1/streaming/live/1";
+  CHECK(camera_word(state) == CameraWord::rtsps);
+  state.rtsp_url = "disable";
+  CHECK(camera_word(state) == CameraWord::liveview_off);
+  CHECK(liveview_off_message(state) ==
+        "the printer says \"LAN Only Liveview\" is off (its MQTT report has print.ipcam.rtsp_url = \"disable\"), "
+        "so its camera serves no one on the LAN: switch on \"LAN Only Liveview\" on the printer's screen (its "
+        "network settings), then start the stream again; the camera was not dialled");
+}
+
+TEST_CASE("settle_source_by_report settles only a source left to the probe, with the default port") {
+  StreamConfig config;
+  config.host = "p.lan";
+  config.serial = "ZZZ00A000000001";
+  resolve_source_offline(config);
+  StreamConfig none = config;
+  settle_source_by_report(none, CameraWord::none);
+  CHECK(none.source == SourceChoice::automatic);
+  settle_source_by_report(none, CameraWord::liveview_off);
+  CHECK(none.source == SourceChoice::automatic);
+  StreamConfig rtsps = config;
+  settle_source_by_report(rtsps, CameraWord::rtsps);
+  CHECK(rtsps.source == SourceChoice::rtsps);
+  CHECK(rtsps.port == 322);
+  CHECK(rtsps.format == OutputFormat::mpegts);
+  CHECK(rtsps.source_basis == SourceBasis::printer_report);
+  StreamConfig jpeg = config;
+  settle_source_by_report(jpeg, CameraWord::jpeg);
+  CHECK(jpeg.source == SourceChoice::jpeg);
+  CHECK(jpeg.port == 6000);
+  StreamConfig given = config;
+  settle_source(given, SourceChoice::jpeg);
+  given.source_basis = SourceBasis::given;
+  settle_source_by_report(given, CameraWord::rtsps);
+  CHECK(given.source == SourceChoice::jpeg);
 }

@@ -144,6 +144,26 @@ TEST_CASE("option --check: what it reports for each way of choosing the source")
   CHECK(describe({"--check", "--demo"}) == "--demo: the built-in printer simulator, source jpeg");
 }
 
+TEST_CASE("option --check: with --mqtt it says the printer's report will decide, and what the light follows") {
+  CleanEnv env;
+  auto describe = [](std::initializer_list<const char*> args) { return describe_check(stream(args)); };
+  CHECK(describe({"--check", "--host", "p.lan", "--access-code", "12345678", "--serial", "ZZZ1", "--mqtt"}) ==
+        "p.lan, source auto: serial prefix ZZZ is not a known model, so the printer's MQTT report decides at run "
+        "time (the ports are probed if it has not come within 3 s); the printer's MQTT broker on port 8883 is read");
+  CHECK(describe({"--check", "--host", "p.lan", "--access-code", "12345678", "--serial", "00M00A000000001",
+                  "--mqtt", "--mqtt-port", "18883"}) ==
+        "p.lan:322, source auto: serial prefix 00M is model X1/X1C, so rtsps (RTSP over TLS, H.264); the printer's "
+        "MQTT broker on port 18883 is read first (up to 3 s): if its report says LAN Only Liveview is off, the run "
+        "ends there (exit 4)");
+  CHECK(describe({"--check", "--host", "p.lan", "--access-code", "12345678", "--serial", "01P00A000000001",
+                  "--chamber-light"}) ==
+        "p.lan:6000, source auto: serial prefix 01P is model P1S, so jpeg (TLS, JPEG frames); the printer's MQTT "
+        "broker on port 8883 is read; the chamber light is on while the stream runs");
+  CHECK_THAT(describe({"--check", "--host", "p.lan", "--access-code", "12345678", "--serial", "01P00A000000001",
+                       "--chamber-light", "--go2rtc-stream", "http://127.0.0.1:1984/api/streams?src=p1"}),
+             Catch::EndsWith("; the chamber light is on while go2rtc's stream has viewers"));
+}
+
 TEST_CASE("option --check: names only the option that decided the source, as the run decides it") {
   CleanEnv env;
   struct Case {

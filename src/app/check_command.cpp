@@ -39,12 +39,34 @@ std::string describe_source(const StreamConfig& config) {
     case SourceBasis::format_mjpeg: return fmt::format("source auto: --format mjpeg means {}", words);
     case SourceBasis::wallclock_timestamps:
       return fmt::format("source auto: --wallclock-timestamps means {}", words);
+    case SourceBasis::printer_report: return fmt::format("source auto: the printer's report says {}", words);
     case SourceBasis::probe: break;
   }
   if (config.serial.empty()) return "source auto: no --serial, so the camera protocol is probed at run time";
+  if (config.mqtt) {
+    return fmt::format("source auto: serial prefix {} is not a known model, so the printer's MQTT report decides "
+                       "at run time (the ports are probed if it has not come within {} s)",
+                       prefix, k_report_wait.count());
+  }
   return fmt::format("source auto: serial prefix {} is not a known model, so the camera protocol is probed at "
                      "run time",
                      prefix);
+}
+
+// What --mqtt adds to the run, for the check's line; empty without it.
+std::string describe_mqtt(const StreamConfig& config) {
+  if (!config.mqtt) return "";
+  std::string words = fmt::format("; the printer's MQTT broker on port {} is read", config.mqtt_port);
+  if (config.source == SourceChoice::rtsps) {
+    words += fmt::format(" first (up to {} s): if its report says LAN Only Liveview is off, the run ends there "
+                         "(exit 4)",
+                         k_report_wait.count());
+  }
+  if (config.chamber_light) {
+    words += config.go2rtc_stream.empty() ? "; the chamber light is on while the stream runs"
+                                          : "; the chamber light is on while go2rtc's stream has viewers";
+  }
+  return words;
 }
 
 }  // namespace
@@ -54,7 +76,7 @@ std::string describe_check(const StreamConfig& config) {
   // When the protocol is probed at run time, so is the port: name the host only.
   const bool probed = config.source_basis == SourceBasis::probe;
   std::string where = probed || config.port == 0 ? config.host : format_endpoint(config.host, config.port);
-  return fmt::format("{}, {}", where, describe_source(config));
+  return fmt::format("{}, {}{}", where, describe_source(config), describe_mqtt(config));
 }
 
 ExitCode run_check(const StreamConfig& config) {

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "app/commands.h"
+#include "app/printer_link.h"
 #include "core/log.h"
 #include "heartbeat/heartbeat.h"
 #include "media/encoding_sink.h"
@@ -168,6 +169,23 @@ ExitCode run_pipeline(const StreamConfig& config, const TlsContext& tls, StreamS
   return code;
 }
 
+// --snapshot: the port-6000 JPEGs as they come; the RTSPS keyframes
+// decoded to JPEG on the writer's thread, only when one is due. Throws
+// FatalError(usage), with the status failed, if its folder cannot be made.
+void open_snapshots(const StreamConfig& config, StreamStatus& status, const Logger& log,
+                    std::optional<SnapshotWriter>& snapshots) {
+  SnapshotWriter::Converter convert;
+  if (config.source != SourceChoice::jpeg) {
+    convert = [](std::span<const std::uint8_t> keyframe) { return KeyframeJpeg().convert(keyframe); };
+  }
+  try {
+    snapshots.emplace(config.snapshot_path, config.snapshot_interval_s, status, log, std::move(convert));
+  } catch (const FatalError& e) {
+    status.set_state(StreamState::failed, e.what());  // the heartbeat must say why we ended
+    throw;
+  }
+}
+
 }  // namespace
 
 ExitCode run_stream(StreamConfig config, StopFlag& stop) {
@@ -189,23 +207,17 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
 
   std::string error;
   std::optional<ExitCode> code;
-  if (config.source == SourceChoice::automatic) code = probe_camera(config, status, stop, log, error);
+  // --mqtt: the printer's word first, where it can change the run.
+  std::optional<PrinterLink> printer;
+  if (config.mqtt) {
+    printer.emplace(config, status, log);
+    code = printer->heed_report(config, stop, error);
+  }
+  if (!code && config.source == SourceChoice::automatic) code = probe_camera(config, status, stop, log, error);
   std::optional<SnapshotWriter> snapshots;
   if (!code) {
-    // --snapshot: the port-6000 JPEGs as they come; the RTSPS keyframes
-    // decoded to JPEG on the writer's thread, only when one is due.
-    if (!config.snapshot_path.empty()) {
-      SnapshotWriter::Converter convert;
-      if (config.source != SourceChoice::jpeg) {
-        convert = [](std::span<const std::uint8_t> keyframe) { return KeyframeJpeg().convert(keyframe); };
-      }
-      try {
-        snapshots.emplace(config.snapshot_path, config.snapshot_interval_s, status, log, std::move(convert));
-      } catch (const FatalError& e) {
-        status.set_state(StreamState::failed, e.what());  // the heartbeat must say why we ended
-        throw;
-      }
-    }
+    if (!config.snapshot_path.empty()) open_snapshots(config, status, log, snapshots);
+    if (printer) printer->start_light(snapshots ? &*snapshots : nullptr);
     code = run_pipeline(config, tls, status, snapshots, heartbeat, stop, log, error);
   }
   if (*code != ExitCode::ok) {
@@ -213,6 +225,7 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
   } else {
     log.debug("stopped: {}", to_string(stop.reason()));
   }
+  if (printer) printer->finish();  // the light restored before the last heartbeat
   if (snapshots) snapshots->finish();
   if (heartbeat) heartbeat->finish();
   return *code;

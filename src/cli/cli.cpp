@@ -399,6 +399,28 @@ void add_connection_options(CLI::App& app, StreamOptions& options) {
                  "Accept only certificates issued by a CA in this PEM file (with --serial: and CN = serial)");
 }
 
+// Adds the stream command's options of the printer's MQTT broker: its
+// state, the chamber light. Throws nothing.
+void add_mqtt_options(CLI::App& app, StreamConfig& stream) {
+  app.add_flag("--mqtt", stream.mqtt,
+               "Read the printer's own state over its MQTT broker (needs --serial): print state in the "
+               "heartbeat, and its word on LAN Only Liveview and the camera source")
+      ->envname("BAMBU_MQTT");
+  app.add_option("--mqtt-port", stream.mqtt_port, "The printer's MQTT broker port")
+      ->envname("BAMBU_MQTT_PORT")
+      ->check(CLI::Range(1, 65535))
+      ->capture_default_str();
+  app.add_flag("--chamber-light", stream.chamber_light,
+               "Switch the chamber light on while the stream runs (with --go2rtc-stream: while someone "
+               "watches), and back off after if it was off; implies --mqtt")
+      ->envname("BAMBU_CHAMBER_LIGHT");
+  app.add_option("--go2rtc-stream", stream.go2rtc_stream,
+                 "With --chamber-light: go2rtc's API URL of this stream, e.g. "
+                 "http://127.0.0.1:1984/api/streams?src=printer; the light follows its viewers (preload not "
+                 "counted), asked every second")
+      ->envname("BAMBU_GO2RTC_STREAM");
+}
+
 // Adds the stream command's options (those of `bambu-stream` itself) to
 // `app`, in the order --help lists them. Throws nothing.
 void add_stream_options(CLI::App& app, StreamOptions& options) {
@@ -406,6 +428,7 @@ void add_stream_options(CLI::App& app, StreamOptions& options) {
   add_encoder_options(app, options);
   add_output_options(app, options.config);
   add_connection_options(app, options);
+  add_mqtt_options(app, options.config);
   app.add_flag("--demo", options.config.demo, "Stream from the built-in printer simulator (no printer needed)");
   app.add_flag("--check", options.config.check,
                "Validate the options and report the camera source, then exit 0 or 2; never connects");
@@ -582,6 +605,37 @@ std::string stream_access_code(const StreamOptions& options, int argc, const cha
   return code;
 }
 
+// Why `url` cannot be --go2rtc-stream's value, or nullopt (empty: not given).
+std::optional<std::string> go2rtc_stream_url_problem(const std::string& url) {
+  if (url.empty()) return std::nullopt;
+  std::string scheme = url.substr(0, 7);
+  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
+  if (scheme != "http://") return "only http:// is supported, e.g. http://127.0.0.1:1984/api/streams?src=printer";
+  return std::nullopt;
+}
+
+// The MQTT options of `stream`, checked: --chamber-light sets --mqtt;
+// --go2rtc-stream needs --chamber-light, --mqtt needs --serial and a
+// printer (not --demo). Throws FatalError(usage) naming the problem.
+void check_mqtt_options(StreamConfig& stream) {
+  if (stream.chamber_light) stream.mqtt = true;
+  if (!stream.go2rtc_stream.empty() && !stream.chamber_light) {
+    usage_error("--go2rtc-stream only tells when the chamber light is on: add --chamber-light (or "
+                "BAMBU_CHAMBER_LIGHT=1), or leave it out");
+  }
+  if (!stream.mqtt) return;
+  const char* given = stream.chamber_light ? "--chamber-light" : "--mqtt";
+  if (stream.demo) usage_error(fmt::format("{}: the built-in simulator of --demo has no MQTT broker", given));
+  if (stream.serial.empty()) {
+    usage_error(fmt::format("{} needs --serial (or PRINTER_SERIAL): the printer publishes its state on "
+                            "device/SERIAL/report; the serial is on its screen and in Bambu Studio",
+                            given));
+  }
+  if (auto problem = go2rtc_stream_url_problem(stream.go2rtc_stream)) {
+    usage_error(fmt::format("--go2rtc-stream {}: {}", stream.go2rtc_stream, *problem));
+  }
+}
+
 // The stream command's parsed options, validated into its StreamConfig, with
 // the source resolved as far as it can be offline. Throws FatalError(usage)
 // at the first problem, in this order: -v with -q, a bad --tls-fingerprint,
@@ -603,6 +657,7 @@ StreamConfig stream_config(const StreamOptions& options, int argc, const char* c
     }
   }
   if (!stream.tls.ca_file.empty()) stream.tls.expected_cn = stream.serial;
+  check_mqtt_options(stream);
   if (stream.demo) {
     if (stream.source == SourceChoice::rtsps) {
       usage_error("--demo runs the built-in simulator, which serves the port-6000 (jpeg) camera only");

@@ -10,11 +10,6 @@
 
 namespace bambu {
 
-/// Port of every Bambu printer's MQTT broker: MQTT 3.1.1 over TLS, with the
-/// camera's certificate (https://github.com/Doridian/OpenBambuAPI/blob/main/mqtt.md,
-/// "Local MQTT server").
-inline constexpr std::uint16_t k_mqtt_port = 8883;
-
 /// Options of one MQTT session with a printer.
 struct MqttOptions {
   std::string host;                 ///< printer IP or name, as for the camera
@@ -33,9 +28,10 @@ struct MqttOptions {
 };
 
 /// The MQTT options of the printer a stream's options name: the same host,
-/// serial, access code and certificate policy; the default port.
+/// serial, access code and certificate policy; --mqtt-port.
 inline MqttOptions mqtt_options_for(const StreamConfig& stream) {
   MqttOptions options;
+  options.port = stream.mqtt_port;
   options.host = stream.host;
   options.serial = stream.serial;
   options.access_code = stream.access_code;

@@ -1,5 +1,7 @@
 #include "config/source_choice.h"
 
+#include <fmt/format.h>
+
 #include "core/errors.h"
 #include "protocol/models.h"
 
@@ -64,6 +66,34 @@ void resolve_source_offline(StreamConfig& config) {
                      "--port needs --source jpeg or rtsps (or a --serial): with --source auto the port follows "
                      "from the source");
   }
+}
+
+bool printer_report_decides(const StreamConfig& config) {
+  if (!config.mqtt || config.demo) return false;
+  if (config.source == SourceChoice::rtsps) return true;
+  return config.source == SourceChoice::automatic && config.source_basis == SourceBasis::probe &&
+         !config.serial.empty();
+}
+
+CameraWord camera_word(const PrinterState& state) {
+  if (state.rtsp_url == "disable") return CameraWord::liveview_off;
+  if (state.rtsp_url && !state.rtsp_url->empty()) return CameraWord::rtsps;
+  return state.full_report_seen ? CameraWord::jpeg : CameraWord::none;
+}
+
+std::string liveview_off_message(const PrinterState& state) {
+  return fmt::format(
+      "the printer says \"LAN Only Liveview\" is off (its MQTT report has print.ipcam.rtsp_url = \"{}\"), so "
+      "its camera serves no one on the LAN: switch on \"LAN Only Liveview\" on the printer's screen (its network "
+      "settings), then start the stream again; the camera was not dialled",
+      state.rtsp_url.value_or(""));
+}
+
+void settle_source_by_report(StreamConfig& config, CameraWord word) {
+  if (config.source != SourceChoice::automatic) return;
+  if (word != CameraWord::rtsps && word != CameraWord::jpeg) return;
+  settle_source(config, word == CameraWord::rtsps ? SourceChoice::rtsps : SourceChoice::jpeg);
+  config.source_basis = SourceBasis::printer_report;
 }
 
 }  // namespace bambu

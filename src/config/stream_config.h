@@ -13,6 +13,11 @@
 
 namespace bambu {
 
+/// Port of every Bambu printer's MQTT broker: MQTT 3.1.1 over TLS, with the
+/// camera's certificate (https://github.com/Doridian/OpenBambuAPI/blob/main/mqtt.md,
+/// "Local MQTT server").
+inline constexpr std::uint16_t k_mqtt_port = 8883;
+
 /// --source: which camera protocol to speak.
 enum class SourceChoice { automatic, jpeg, rtsps };
 
@@ -24,6 +29,7 @@ enum class SourceBasis {
   format_mjpeg,          ///< --source auto, --format mjpeg: only the port-6000 camera sends JPEGs
   wallclock_timestamps,  ///< --source auto, --wallclock-timestamps: an RTSPS-only option
   probe,                 ///< --source auto and nothing else to go on: the ports are probed at run time
+  printer_report,        ///< --source auto, --mqtt: the printer's report said (at run time, instead of a probe)
 };
 
 /// Options of the stream command (`bambu-stream [options]`).
@@ -51,6 +57,18 @@ struct StreamConfig {
   LogLevel log_level = LogLevel::info;
   bool demo = false;  ///< stream from the in-process simulator
   bool check = false;  ///< --check: validate and report, never connect (app/check_command.h)
+  /// --mqtt: read the printer's state from its MQTT broker (needs serial);
+  /// set by --chamber-light too.
+  bool mqtt = false;
+  std::uint16_t mqtt_port = k_mqtt_port;  ///< --mqtt-port: the broker's TCP port
+  /// --chamber-light: the chamber light on while the stream runs (or while
+  /// go2rtc_stream has viewers), its previous state back after.
+  bool chamber_light = false;
+  /// --go2rtc-stream: go2rtc's API answer for this stream
+  /// (http://HOST:PORT/api/streams?src=NAME), whose consumers, go2rtc's
+  /// preload left out, decide when the chamber light is on; empty: the
+  /// stream's own life decides.
+  std::string go2rtc_stream;
   /// What the offline source decision rested on (config/source_choice.h: resolve_source_offline).
   SourceBasis source_basis = SourceBasis::given;
 };

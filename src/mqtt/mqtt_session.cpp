@@ -147,11 +147,18 @@ bool MqttSession::publish(mosquitto* client, const std::string& payload) {
 }
 
 void MqttSession::set_connected(bool connected) {
+  bool changed = false;
   {
     std::lock_guard lock(mutex_);
+    changed = connected_ != connected;
     connected_ = connected;
   }
   changed_.notify_all();
+  if (changed) notify_change();
+}
+
+void MqttSession::notify_change() {
+  if (on_change_) on_change_(state());
 }
 
 void MqttSession::run() noexcept {
@@ -216,6 +223,7 @@ bool MqttSession::run_attempt() {
       client_ = client.get();
     }
     ending = drive(client.get());
+    if (connack_rc_ == 0 && ending.rc == MOSQ_ERR_SUCCESS) say_goodbye(client.get());
     {
       std::lock_guard lock(client_mutex_);
       client_ = nullptr;
@@ -242,6 +250,17 @@ MqttSession::Ending MqttSession::drive(mosquitto* client) {
     if (connack_rc_ == -1 && Clock::now() >= connack_deadline) return {MOSQ_ERR_TIMEOUT, 0};
   }
   return {};
+}
+
+// The session is stopping while connected: sends what is still queued (a
+// ledctrl restoring the light) and a DISCONNECT, in that order, within
+// k_close_flush, so that the broker acts on them rather than on a reset.
+void MqttSession::say_goodbye(mosquitto* client) {
+  if (mosquitto_disconnect(client) != MOSQ_ERR_SUCCESS) return;
+  const Deadline deadline = Clock::now() + k_close_flush;
+  while (connected() && Clock::now() < deadline) {
+    if (mosquitto_loop(client, 20, 1) != MOSQ_ERR_SUCCESS) break;
+  }
 }
 
 // Why an attempt ended, in one line naming the broker, and its kind.
@@ -286,10 +305,13 @@ MqttSession::Failure MqttSession::describe(const Ending& ending) {
 // (the words of one kind vary with timing: a reset may come before or
 // during the TLS handshake), else at most once a minute with the count.
 void MqttSession::report_failure(const Failure& failure) {
+  bool changed = false;
   {
     std::lock_guard lock(mutex_);
+    changed = last_error_ != failure.line;
     last_error_ = failure.line;
   }
+  if (changed) notify_change();
   const auto now = Clock::now();
   if (failure.kind != logged_kind_) {
     logged_kind_ = failure.kind;

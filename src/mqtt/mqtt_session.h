@@ -67,14 +67,19 @@ class MqttSession {
   /// Longest time the thread goes without looking at the StopFlag.
   static constexpr std::chrono::milliseconds k_poll_interval{100};
 
-  /// Called on the session's thread after each report that changed the
-  /// state, with the new state; must not block, must not throw.
+  /// Longest time close() spends sending what is queued and a DISCONNECT.
+  static constexpr std::chrono::milliseconds k_close_flush{300};
+
+  /// Called on the session's thread, with the state now, after each report
+  /// that changed the state and each change of connected() or
+  /// last_error(); must not block, must not throw. It may call
+  /// set_chamber_light().
   using OnChange = std::function<void(const PrinterState&)>;
 
   /// Builds the TLS context from `options.tls` and starts the thread, which
   /// connects at once; returns without waiting for it. `log` and `stop`
   /// must outlive the session; raising `stop` ends the thread within
-  /// k_poll_interval (plus a name lookup under way: getaddrinfo, bounded
+  /// k_poll_interval and k_close_flush (plus a name lookup under way: getaddrinfo, bounded
   /// by the resolver's timeouts). Throws FatalError(usage) if --ca-file
   /// cannot be read, std::runtime_error if libmosquitto or OpenSSL cannot
   /// start.
@@ -84,8 +89,9 @@ class MqttSession {
   MqttSession(const MqttSession&) = delete;
   MqttSession& operator=(const MqttSession&) = delete;
 
-  /// Ends the thread (within k_poll_interval) and the connection.
-  /// Idempotent; wakes every wait_for().
+  /// Ends the thread and the connection: a connected session first sends
+  /// what is queued (a ledctrl) and a DISCONNECT, within k_close_flush;
+  /// then within k_poll_interval. Idempotent; wakes every wait_for().
   void close();
 
   /// A copy of the state now.
@@ -140,6 +146,8 @@ class MqttSession {
   bool stopping() const;
   bool publish(mosquitto* client, const std::string& payload);
   void set_connected(bool connected);
+  void notify_change();
+  void say_goodbye(mosquitto* client);
 
   static void on_connect(mosquitto* client, void* self, int rc) noexcept;
   static void on_disconnect(mosquitto* client, void* self, int rc) noexcept;

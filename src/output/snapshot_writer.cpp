@@ -30,14 +30,24 @@ SnapshotWriter::~SnapshotWriter() { finish(); }
 
 bool SnapshotWriter::due(Clock::time_point now) const {
   std::lock_guard lock(mutex_);
-  return !pending_.closed() && !busy_ && (!last_taken_ || now - *last_taken_ >= interval_);
+  return due_locked(now);
+}
+
+bool SnapshotWriter::due_locked(Clock::time_point now) const {
+  return !pending_.closed() && !busy_ && (!last_taken_ || now - *last_taken_ >= interval_) &&
+         (!held_until_ || now >= *held_until_);
+}
+
+void SnapshotWriter::hold_until(Clock::time_point until) {
+  std::lock_guard lock(mutex_);
+  if (!held_until_ || until > *held_until_) held_until_ = until;
 }
 
 bool SnapshotWriter::offer(std::span<const std::uint8_t> picture) {
   const Clock::time_point now = Clock::now();
   {
     std::lock_guard lock(mutex_);
-    if (pending_.closed() || busy_ || (last_taken_ && now - *last_taken_ < interval_)) return false;
+    if (!due_locked(now)) return false;
     busy_ = true;
     last_taken_ = now;
   }

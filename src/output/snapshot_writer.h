@@ -54,8 +54,13 @@ class SnapshotWriter {
   SnapshotWriter& operator=(const SnapshotWriter&) = delete;
 
   /// True if offer() would take a picture now: the interval has passed since
-  /// the last one taken, and none is waiting or being written.
+  /// the last one taken, none is waiting or being written, and no hold
+  /// (hold_until()) lasts.
   bool due(Clock::time_point now = Clock::now()) const;
+  /// Takes no picture before `until` (e.g. while the camera's exposure
+  /// settles after the chamber light came on). A later hold extends an
+  /// earlier one; an earlier one changes nothing.
+  void hold_until(Clock::time_point until);
   /// Takes a copy of `picture` if due(); returns whether it did.
   bool offer(std::span<const std::uint8_t> picture);
   /// Stops the thread after the snapshot in progress (the one waiting is
@@ -64,6 +69,7 @@ class SnapshotWriter {
 
  private:
   void run();
+  bool due_locked(Clock::time_point now) const;  // under mutex_
 
   const std::string path_;
   const Clock::duration interval_;
@@ -74,6 +80,7 @@ class SnapshotWriter {
   mutable std::mutex mutex_;
   bool busy_ = false;  // a picture waits in pending_ or is being written; guarded by mutex_
   std::optional<Clock::time_point> last_taken_;  // guarded by mutex_
+  std::optional<Clock::time_point> held_until_;  // guarded by mutex_
   Throttle failure_warning_{std::chrono::minutes(1)};  // failed writes; the writer thread's only
   std::thread thread_;  // last: starts after the members it uses exist
 };

@@ -16,6 +16,7 @@ namespace bambu::test {
 /// added here.
 inline const std::vector<std::string> k_cli_env_vars = {
     "PRINTER_ADDRESS", "PRINTER_ACCESS_CODE", "PRINTER_SERIAL", "PRINTER_SOURCE",      "BAMBU_ENCODER",
-    "BAMBU_HEARTBEAT", "BAMBU_SNAPSHOT",      "BAMBU_HEARTBEAT_DIR", "BAMBU_GO2RTC_URL"};
+    "BAMBU_HEARTBEAT", "BAMBU_SNAPSHOT",      "BAMBU_HEARTBEAT_DIR", "BAMBU_GO2RTC_URL",
+    "BAMBU_MQTT",      "BAMBU_MQTT_PORT",     "BAMBU_CHAMBER_LIGHT", "BAMBU_GO2RTC_STREAM"};
 
 }  // namespace bambu::test

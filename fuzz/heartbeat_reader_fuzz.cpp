@@ -13,12 +13,15 @@
 //   "streaming" heartbeat; a reason is one bounded line; age_s present iff
 //   updated_at is a valid RFC 3339 string, and equal to now - updated_at;
 //   invalid JSON keeps nothing;
-// - status_json keeps every heartbeat field and sets started/reason/age;
+// - status_json keeps every heartbeat field but a print key of the wrong
+//   type or range, and sets started/reason/age; h.print is there iff a
+//   print key is kept, with the kept values;
 //   json_line is one line that parses back to the same JSON;
 // - metrics_text is well-formed Prometheus text (HELP, TYPE, one sample
 //   with well-formed labels, if any, and a finite number) and
 //   bambu_stream_up matches the verdict.
 // A failed check prints what failed and aborts (libFuzzer saves the input).
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -111,11 +114,18 @@ void check_status_json(const StreamHealth& h) {
   FUZZ_CHECK(j["started"] == h.started);
   FUZZ_CHECK(h.started ? j["reason"].is_null() : j["reason"] == h.reason);
   FUZZ_CHECK(j["age"].is_null() == !h.age_s);
-  for (const auto& [key, value] : h.heartbeat.items()) {
+  // Every field but the print keys of a wrong type or range, which are left out.
+  nlohmann::json kept = h.heartbeat;
+  bambu::drop_invalid_print_keys(kept);
+  for (const auto& [key, value] : kept.items()) {
     if (key != "started" && key != "reason" && key != "age") FUZZ_CHECK(j[key] == value);
   }
-  FUZZ_CHECK(j.size() == h.heartbeat.size() + 3 - h.heartbeat.count("started") - h.heartbeat.count("reason") -
-                             h.heartbeat.count("age"));
+  FUZZ_CHECK(j.size() == kept.size() + 3 - kept.count("started") - kept.count("reason") - kept.count("age"));
+  // A print key kept with a value is the one read into h.print.
+  FUZZ_CHECK(h.print.has_value() == std::any_of(bambu::print_status_keys().begin(), bambu::print_status_keys().end(),
+                                                [&](const char* key) { return kept.contains(key); }));
+  if (h.print && h.print->print_state) FUZZ_CHECK(j["print_state"] == *h.print->print_state);
+  if (h.print && h.print->print_percent) FUZZ_CHECK(j["print_percent"] == *h.print->print_percent);
 
   std::string line = bambu::json_line(j);
   FUZZ_CHECK(!line.empty() && line.back() == '\n');

@@ -144,6 +144,15 @@ std::string heartbeat(bambu::StreamState state, std::chrono::milliseconds age, s
   return bambu::heartbeat_json(s).dump();
 }
 
+// The same from a stream run with --mqtt, printing (docs/heartbeat.md, "Print state").
+std::string printing_heartbeat() {
+  nlohmann::json j = nlohmann::json::parse(heartbeat(bambu::StreamState::streaming, 1s));
+  j.update(nlohmann::json::parse(R"({"print_state":"RUNNING","print_percent":42,"print_layer":7,)"
+                                 R"("print_layers_total":100,"print_remaining_minutes":62,"print_job":"benchy",)"
+                                 R"("chamber_light":"on","mqtt":"connected","mqtt_error":null})"));
+  return j.dump();
+}
+
 void heartbeat_seed(const fs::path& dir, const std::string& name, const std::string& text, bool want_started,
                     std::string_view reason_has = {}) {
   bambu::StreamHealth h = bambu::judge_heartbeat(text, "seed", fuzz::k_max_age_s, fuzz::k_now);
@@ -169,6 +178,7 @@ void heartbeat_seeds(const fs::path& dir) {
   heartbeat_seed(dir, "no-state.json", R"({"updated_at":"2026-11-21T05:31:29.000Z"})", false, "no \"state\"");
   heartbeat_seed(dir, "bad-updated-at.json", R"({"state":"streaming","updated_at":"2026-02-30T05:31:29Z"})", false,
                  "updated_at");
+  heartbeat_seed(dir, "printing.json", printing_heartbeat(), true);
   heartbeat_seed(dir, "offset-and-extras.json",
                  R"({"state":"streaming","updated_at":"2026-11-21T06:31:28.5+01:00","frames":1e3,)"
                  R"("fps":"fast","dropped":-1,"extra":{"nested":[1,2,{"a":null}]},"started":"yes"})",

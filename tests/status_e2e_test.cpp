@@ -19,12 +19,14 @@
 #include "heartbeat/heartbeat.h"
 #include "support/child_process.h"
 #include "support/cli_env.h"
+#include "support/printing_status.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
 using namespace std::chrono_literals;
 using bambu::test::ChildOptions;
 using bambu::test::ChildProcess;
+using bambu::test::check_printing_benchy;
 using bambu::test::k_cli_env_vars;
 using bambu::test::TempDir;
 using bambu::test::wait_until;
@@ -109,6 +111,21 @@ void make_heartbeat(const fs::path& p, Kind kind, std::chrono::milliseconds age 
   write_text(p, j.dump());
 }
 
+// Writes at `p` a fresh streaming heartbeat of a stream run with --mqtt,
+// as HeartbeatWriter writes it, printing benchy (set_printing_benchy()).
+void make_printing_heartbeat(const fs::path& p) {
+  bambu::StatusReport s;
+  s.state = bambu::StreamState::streaming;
+  s.source = "jpeg";
+  s.host = "192.0.2.11";
+  s.port = 6000;
+  s.started_at = system_clock::now() - 120s;
+  s.updated_at = system_clock::now();
+  s.frames = 12;
+  bambu::test::set_printing_benchy(s);
+  write_text(p, bambu::heartbeat_json(s).dump());
+}
+
 // A TCP connection to 127.0.0.1:`port` (the test fails if it cannot be made).
 int connect_loopback(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -139,9 +156,15 @@ const Kind k_kinds[] = {Kind::fresh_streaming, Kind::stale, Kind::stopped, Kind:
 class StatusServer {
  public:
   explicit StatusServer(const fs::path& heartbeat, const std::string& max_age = "60",
-                        std::vector<std::string> more = {}) {
-    std::vector<std::string> args = {"status", "--listen", "127.0.0.1:0", "--heartbeat", heartbeat.string(),
-                                     "--max-age", max_age};
+                        std::vector<std::string> more = {})
+      : StatusServer([&] {
+          std::vector<std::string> args = {"--heartbeat", heartbeat.string(), "--max-age", max_age};
+          args.insert(args.end(), more.begin(), more.end());
+          return args;
+        }()) {}
+  // `status --listen 127.0.0.1:0 ARGS...`.
+  explicit StatusServer(std::vector<std::string> more) {
+    std::vector<std::string> args = {"status", "--listen", "127.0.0.1:0"};
     args.insert(args.end(), more.begin(), more.end());
     process_ = std::make_unique<ChildProcess>(run(args));
     auto line = process_->wait_for_stderr("listening on 127.0.0.1:", 10s);
@@ -355,6 +378,54 @@ TEST_CASE("status server: GET / is the self-contained farm page, GET /farm its J
   auto without = plain.get("/farm");
   REQUIRE(without);
   CHECK(nlohmann::json::parse(without->body)["go2rtc_url"].is_null());
+}
+
+TEST_CASE("status with --mqtt heartbeats: print state in status once, /status, /printers, /metrics and /farm") {
+  TempDir dir("status");
+  make_printing_heartbeat(dir.path / "p1.json");
+  make_heartbeat(dir.path / "p2.json", Kind::fresh_streaming);  // a stream without --mqtt
+
+  auto once = run({"status", "--heartbeat", (dir.path / "p1.json").string()});
+  REQUIRE(once.wait_for_exit(k_wait) == 0);
+  auto printed = nlohmann::json::parse(stdout_text(once));
+  CHECK(printed["started"] == true);
+  check_printing_benchy(printed);
+
+  StatusServer server({"--heartbeat-dir", dir.path.string(), "--max-age", "60"});
+  auto res = server.get("/printers/p1/status");
+  REQUIRE(res);
+  check_printing_benchy(nlohmann::json::parse(res->body));
+  res = server.get("/status");
+  REQUIRE(res);
+  auto all = nlohmann::json::parse(res->body);
+  check_printing_benchy(all["printers"]["p1"]);
+  CHECK_FALSE(all["printers"]["p2"].contains("print_state"));
+  CHECK_FALSE(all["printers"]["p2"].contains("mqtt"));
+
+  res = server.get("/printers/p1/metrics");
+  REQUIRE(res);
+  CHECK_THAT(res->body, Catch::Contains("\nbambu_print_state{printer=\"p1\",state=\"RUNNING\"} 1\n") &&
+                            Catch::Contains("\nbambu_print_remaining_seconds{printer=\"p1\"} 3720\n"));
+  res = server.get("/metrics");
+  REQUIRE(res);
+  const std::string& metrics = res->body;
+  for (const char* line : {"bambu_print_state{printer=\"p1\",state=\"RUNNING\"} 1", "bambu_print_percent{printer=\"p1\"} 42",
+                           "bambu_print_layer{printer=\"p1\"} 7", "bambu_print_layers_total{printer=\"p1\"} 100",
+                           "bambu_print_remaining_seconds{printer=\"p1\"} 3720", "bambu_chamber_light{printer=\"p1\"} 1",
+                           "bambu_mqtt_connected{printer=\"p1\"} 1"}) {
+    INFO(line);
+    CHECK_THAT(metrics, Catch::Contains(std::string("\n") + line + "\n"));
+  }
+  CHECK_THAT(metrics, Catch::Contains("\nbambu_stream_up{printer=\"p2\"} 1\n"));
+  CHECK(metrics.substr(metrics.find("# HELP bambu_print_state")).find("\"p2\"") == std::string::npos);
+
+  res = server.get("/farm");
+  REQUIRE(res);
+  auto farm = nlohmann::json::parse(res->body);
+  REQUIRE(farm["printers"].size() == 2);
+  CHECK(farm["printers"][0]["name"] == "p1");
+  check_printing_benchy(farm["printers"][0]["status"]);
+  CHECK_FALSE(farm["printers"][1]["status"].contains("print_state"));
 }
 
 TEST_CASE("status server: SIGTERM exits 0 within 1 s, also after serving requests") {

@@ -9,11 +9,13 @@
 
 #include <filesystem>
 #include <fstream>
+#include <limits>
 
 #include "core/atomic_file.h"
 #include "core/rfc3339.h"
 #include "heartbeat/heartbeat.h"
 #include "status/stream_health.h"
+#include "support/printing_status.h"
 #include "support/temp_dir.h"
 
 using namespace bambu;
@@ -53,6 +55,16 @@ nlohmann::json heartbeat(StreamState state, std::chrono::milliseconds age, std::
   s.bitrate_kbps = 321.5;
   s.last_error = std::move(last_error);
   return heartbeat_json(s);
+}
+
+// The same, from a stream run with --mqtt, printing benchy (set_printing_benchy()).
+nlohmann::json printing_heartbeat(std::chrono::milliseconds age = 1s) {
+  nlohmann::json j = heartbeat(StreamState::streaming, age);
+  StatusReport s;
+  bambu::test::set_printing_benchy(s);
+  const nlohmann::json with_printer = heartbeat_json(s);
+  for (const char* key : print_status_keys()) j[key] = with_printer.at(key);
+  return j;
 }
 
 StreamHealth judge(const nlohmann::json& j, double max_age = 5) {
@@ -282,6 +294,149 @@ TEST_CASE("metrics: a stale heartbeat is down but keeps its last counts, a missi
   CHECK(odd.find("bambu_stream_frames_total") == std::string::npos);
   CHECK(odd.find("bambu_stream_fps") == std::string::npos);
   CHECK_THAT(odd, Catch::Contains("bambu_stream_reconnects_total 3\n"));
+}
+
+TEST_CASE("print state: every key of a --mqtt heartbeat is read, and never changes the verdict") {
+  auto h = judge(printing_heartbeat());
+  CHECK(h.started);
+  REQUIRE(h.print);
+  CHECK(h.print->print_state == "RUNNING");
+  CHECK(h.print->print_percent == 42);
+  CHECK(h.print->print_layer == 7);
+  CHECK(h.print->print_layers_total == 100);
+  CHECK(h.print->print_remaining_minutes == 62);
+  CHECK(h.print->print_job == "benchy");
+  CHECK(h.print->chamber_light == "on");
+  CHECK(h.print->mqtt_connected == true);
+  CHECK_FALSE(h.print->mqtt_error);
+
+  // Without --mqtt: no keys, no print state.
+  CHECK_FALSE(judge(heartbeat(StreamState::streaming, 1s)).print);
+  // A printer that failed does not stop a streaming camera from counting as started.
+  auto failed = printing_heartbeat();
+  failed["print_state"] = "FAILED";
+  failed["mqtt"] = "disconnected";
+  failed["mqtt_error"] = "MQTT: the printer refused the access code";
+  auto f = judge(failed);
+  CHECK(f.started);
+  CHECK(f.print->print_state == "FAILED");
+  CHECK(f.print->mqtt_connected == false);
+  CHECK(f.print->mqtt_error == "MQTT: the printer refused the access code");
+  // And a printing printer does not make a stale stream started.
+  CHECK_FALSE(judge(printing_heartbeat(10s)).started);
+}
+
+TEST_CASE("print state: null, wrong types and values out of range count as absent") {
+  auto j = printing_heartbeat();
+  j["print_state"] = nullptr;
+  j["print_percent"] = 101;
+  j["print_layer"] = -1;
+  j["print_layers_total"] = "100";
+  j["print_remaining_minutes"] = 62.5;
+  j["print_job"] = std::string(k_max_print_text_bytes + 1, 'x');
+  j["chamber_light"] = true;
+  j["mqtt"] = "up";
+  j["mqtt_error"] = nlohmann::json::array({"refused"});
+  auto h = judge(j);
+  CHECK(h.started);
+  REQUIRE(h.print);  // the null print_state is still a key of --mqtt
+  CHECK_FALSE(h.print->print_state);
+  CHECK_FALSE(h.print->print_percent);
+  CHECK_FALSE(h.print->print_layer);
+  CHECK_FALSE(h.print->print_layers_total);
+  CHECK_FALSE(h.print->print_remaining_minutes);
+  CHECK_FALSE(h.print->print_job);
+  CHECK_FALSE(h.print->chamber_light);
+  CHECK_FALSE(h.print->mqtt_connected);
+  CHECK_FALSE(h.print->mqtt_error);
+  // status_json keeps the null, leaves the bad ones out, and keeps the rest.
+  auto out = status_json(h);
+  CHECK(out.contains("print_state"));
+  CHECK(out["print_state"].is_null());
+  for (const char* bad : {"print_percent", "print_layer", "print_layers_total", "print_remaining_minutes",
+                          "print_job", "chamber_light", "mqtt", "mqtt_error"}) {
+    INFO(bad);
+    CHECK_FALSE(out.contains(bad));
+  }
+  CHECK(out["frames"] == 123);
+  // The edges: 0 and 100 percent, a text of exactly the limit, huge counts refused.
+  j["print_percent"] = 100;
+  j["print_layer"] = 0;
+  j["print_job"] = std::string(k_max_print_text_bytes, 'x');
+  j["print_layers_total"] = k_max_print_count + 1;
+  j["print_remaining_minutes"] = std::numeric_limits<std::uint64_t>::max();
+  auto edge = judge(j);
+  CHECK(edge.print->print_percent == 100);
+  CHECK(edge.print->print_layer == 0);
+  CHECK(edge.print->print_job->size() == k_max_print_text_bytes);
+  CHECK_FALSE(edge.print->print_layers_total);
+  CHECK_FALSE(edge.print->print_remaining_minutes);
+  // Only bad keys: as if the stream ran without --mqtt.
+  auto only_bad = heartbeat(StreamState::streaming, 1s);
+  only_bad["print_percent"] = "42";
+  CHECK_FALSE(judge(only_bad).print);
+}
+
+TEST_CASE("print state: status_json carries the keys with the heartbeat's names and types") {
+  bambu::test::check_printing_benchy(status_json(judge(printing_heartbeat())));
+  auto without = status_json(judge(heartbeat(StreamState::streaming, 1s)));
+  for (const char* key : print_status_keys()) CHECK_FALSE(without.contains(key));
+}
+
+TEST_CASE("print state: Prometheus gauges, the state as a label, remaining time in seconds") {
+  auto text = metrics_text(judge(printing_heartbeat()));
+  CHECK_THAT(text, Catch::EndsWith(
+      "bambu_stream_info{format=\"mpegts\",codec=\"h264\",encoder=\"libx264\"} 1\n"
+      "# HELP bambu_print_state The printer's print state (its gcode_state: IDLE, PREPARE, RUNNING, PAUSE, FINISH, "
+      "FAILED, ...) as the state label of a constant 1.\n"
+      "# TYPE bambu_print_state gauge\n"
+      "bambu_print_state{state=\"RUNNING\"} 1\n"
+      "# HELP bambu_print_percent The print job's progress in percent, as the printer reports it.\n"
+      "# TYPE bambu_print_percent gauge\n"
+      "bambu_print_percent 42\n"
+      "# HELP bambu_print_layer The layer printing now.\n"
+      "# TYPE bambu_print_layer gauge\n"
+      "bambu_print_layer 7\n"
+      "# HELP bambu_print_layers_total The print job's number of layers.\n"
+      "# TYPE bambu_print_layers_total gauge\n"
+      "bambu_print_layers_total 100\n"
+      "# HELP bambu_print_remaining_seconds The printer's estimate of the print job's time left, in seconds.\n"
+      "# TYPE bambu_print_remaining_seconds gauge\n"
+      "bambu_print_remaining_seconds 3720\n"
+      "# HELP bambu_chamber_light 1 while the chamber light is on, 0 while it is off.\n"
+      "# TYPE bambu_chamber_light gauge\n"
+      "bambu_chamber_light 1\n"
+      "# HELP bambu_mqtt_connected 1 while bambu-stream's MQTT session with the printer is connected, else 0.\n"
+      "# TYPE bambu_mqtt_connected gauge\n"
+      "bambu_mqtt_connected 1\n"));
+  CHECK(metrics_text(judge(heartbeat(StreamState::streaming, 1s))).find("bambu_print") == std::string::npos);
+}
+
+TEST_CASE("print state: several printers, each sample only where known, a hostile state escaped") {
+  auto a = printing_heartbeat();
+  auto b = printing_heartbeat();
+  b["print_state"] = "a\\b\"c\nd";
+  b["print_percent"] = nullptr;
+  b["chamber_light"] = "flashing";
+  b["mqtt"] = "disconnected";
+  auto c = heartbeat(StreamState::streaming, 1s);  // no --mqtt
+  const StreamHealth healths[] = {judge(a), judge(b), judge(c)};
+  const std::string names[] = {"p1", "p2", "p3"};
+  auto text = metrics_text(healths, names);
+  CHECK_THAT(text, Catch::Contains("# TYPE bambu_print_state gauge\n"
+                                   "bambu_print_state{printer=\"p1\",state=\"RUNNING\"} 1\n"
+                                   "bambu_print_state{printer=\"p2\",state=\"a\\\\b\\\"c\\nd\"} 1\n#"));
+  CHECK_THAT(text, Catch::Contains("# TYPE bambu_print_percent gauge\nbambu_print_percent{printer=\"p1\"} 42\n#"));
+  CHECK_THAT(text, Catch::Contains("# TYPE bambu_chamber_light gauge\nbambu_chamber_light{printer=\"p1\"} 1\n#"));
+  CHECK_THAT(text, Catch::EndsWith("# TYPE bambu_mqtt_connected gauge\n"
+                                   "bambu_mqtt_connected{printer=\"p1\"} 1\n"
+                                   "bambu_mqtt_connected{printer=\"p2\"} 0\n"));
+  // p3 has no print sample at all, p1 and p2 have theirs.
+  CHECK(text.substr(text.find("# HELP bambu_print_state")).find("\"p3\"") == std::string::npos);
+  // HELP and TYPE once per metric.
+  CHECK(text.find("# HELP bambu_print_state") == text.rfind("# HELP bambu_print_state"));
+  b["chamber_light"] = "off";
+  CHECK_THAT(metrics_text(judge(b)), Catch::Contains("\nbambu_chamber_light 0\n"));
 }
 
 TEST_CASE("reading files: the writer's own file, atomically replaced, reads as started") {

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cmath>
+#include <cstdint>
 
 #include "core/bounded_read.h"
 #include "core/rfc3339.h"
@@ -100,11 +101,72 @@ constexpr Metric k_metrics[] = {
      "snapshot_age"},
 };
 
-}  // namespace
+// A sample of one printer: its labels after printer="NAME" (empty: none)
+// and its value, as Prometheus text.
+struct Sample {
+  std::string labels;
+  std::string value;
+};
 
+// The sample of one k_metrics entry: "up" from the verdict, the others
+// from a numeric heartbeat field.
+std::optional<Sample> stream_sample(const StreamHealth& h, const char* field) {
+  std::optional<std::string> value =
+      field == nullptr ? std::optional<std::string>(h.started ? "1" : "0") : number_field(h.heartbeat, field);
+  return value ? std::optional<Sample>(Sample{"", std::move(*value)}) : std::nullopt;
+}
 
-StreamHealth judge_heartbeat(std::string_view text, std::string_view path, double max_age_s,
-                             system_clock::time_point now) {
+// What stdout carries, as labels of a constant 1 (the Prometheus "info"
+// idiom), from the heartbeat's format, codec and encoder where they are strings.
+std::optional<Sample> info_sample(const StreamHealth& h) {
+  std::string labels;
+  for (const char* field : {"format", "codec", "encoder"}) {
+    const auto it = h.heartbeat.is_object() ? h.heartbeat.find(field) : h.heartbeat.end();
+    if (it == h.heartbeat.end() || !it->is_string()) continue;
+    labels += fmt::format("{}{}=\"{}\"", labels.empty() ? "" : ",", field, label_value(it->get<std::string>()));
+  }
+  return labels.empty() ? std::nullopt : std::optional<Sample>(Sample{std::move(labels), "1"});
+}
+
+// The print state as a label of a constant 1 (one sample: the state now).
+std::optional<Sample> print_state_sample(const StreamHealth& h) {
+  if (!h.print || !h.print->print_state) return std::nullopt;
+  return Sample{fmt::format("state=\"{}\"", label_value(*h.print->print_state)), "1"};
+}
+
+// One integer gauge from the print state (nullopt: no sample).
+struct PrintMetric {
+  const char* name;
+  const char* help;
+  std::optional<std::int64_t> (*value)(const PrintStatus&);
+};
+constexpr PrintMetric k_print_metrics[] = {
+    {"bambu_print_percent", "The print job's progress in percent, as the printer reports it.",
+     [](const PrintStatus& p) { return p.print_percent; }},
+    {"bambu_print_layer", "The layer printing now.", [](const PrintStatus& p) { return p.print_layer; }},
+    {"bambu_print_layers_total", "The print job's number of layers.",
+     [](const PrintStatus& p) { return p.print_layers_total; }},
+    {"bambu_print_remaining_seconds", "The printer's estimate of the print job's time left, in seconds.",
+     [](const PrintStatus& p) {
+       return p.print_remaining_minutes ? std::optional<std::int64_t>(*p.print_remaining_minutes * 60)
+                                        : std::nullopt;
+     }},
+    {"bambu_chamber_light", "1 while the chamber light is on, 0 while it is off.",
+     [](const PrintStatus& p) -> std::optional<std::int64_t> {
+       if (p.chamber_light == "on") return 1;
+       if (p.chamber_light == "off") return 0;
+       return std::nullopt;  // unknown, or flashing: neither on nor off
+     }},
+    {"bambu_mqtt_connected", "1 while bambu-stream's MQTT session with the printer is connected, else 0.",
+     [](const PrintStatus& p) -> std::optional<std::int64_t> {
+       if (!p.mqtt_connected) return std::nullopt;
+       return *p.mqtt_connected ? 1 : 0;
+     }},
+};
+
+// judge_heartbeat() without the print state.
+StreamHealth judge_stream(std::string_view text, std::string_view path, double max_age_s,
+                          system_clock::time_point now) {
   nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded()) {
     return not_started(fmt::format("heartbeat {} is not valid JSON ({} bytes)", path, text.size()));
@@ -154,6 +216,15 @@ StreamHealth judge_heartbeat(std::string_view text, std::string_view path, doubl
   return h;
 }
 
+}  // namespace
+
+StreamHealth judge_heartbeat(std::string_view text, std::string_view path, double max_age_s,
+                             system_clock::time_point now) {
+  StreamHealth h = judge_stream(text, path, max_age_s, now);
+  h.print = read_print_status(h.heartbeat);
+  return h;
+}
+
 StreamHealth read_stream_health(const std::string& path, double max_age_s, system_clock::time_point now) {
   BoundedFile file = read_bounded_file(path, k_max_heartbeat_bytes, "heartbeat");
   if (file.missing) {
@@ -166,6 +237,7 @@ StreamHealth read_stream_health(const std::string& path, double max_age_s, syste
 
 nlohmann::json status_json(const StreamHealth& health) {
   nlohmann::json j = health.heartbeat.is_object() ? health.heartbeat : nlohmann::json::object();
+  drop_invalid_print_keys(j);
   j["started"] = health.started;
   j["reason"] = health.started ? nlohmann::json() : nlohmann::json(health.reason);
   j["age"] = health.age_s ? nlohmann::json(std::round(*health.age_s * 100.0) / 100.0) : nlohmann::json();
@@ -179,41 +251,34 @@ std::string json_line(const nlohmann::json& j) {
 std::string metrics_text(const StreamHealth& health) { return metrics_text(std::span(&health, 1), {}); }
 
 std::string metrics_text(std::span<const StreamHealth> healths, std::span<const std::string> printers) {
-  // printer="NAME" first, then `more` (no braces when both are empty).
-  auto labels_of = [&](std::size_t i, const std::string& more) {
-    std::string labels = printers.empty() ? "" : fmt::format("printer=\"{}\"", label_value(printers[i]));
-    if (!more.empty()) labels += (labels.empty() ? "" : ",") + more;
-    return labels.empty() ? labels : "{" + labels + "}";
-  };
   std::string out;
-  for (const auto& m : k_metrics) {
+  // One family: HELP and TYPE, then a sample per printer that has a value,
+  // labelled printer="NAME" first and the sample's own labels after it
+  // (no braces when both are empty); nothing if no printer has one.
+  auto family = [&](const char* name, const char* type, const char* help, const auto& sample_of) {
     std::string samples;
     for (std::size_t i = 0; i < healths.size(); ++i) {
-      const StreamHealth& health = healths[i];
-      std::optional<std::string> value =
-          m.field == nullptr ? std::optional<std::string>(health.started ? "1" : "0")
-                             : number_field(health.heartbeat, m.field);
-      if (!value) continue;  // unknown: no sample rather than a made-up 0
-      samples += fmt::format("{}{} {}\n", m.name, labels_of(i, ""), *value);
+      const std::optional<Sample> sample = sample_of(healths[i]);
+      if (!sample) continue;  // unknown: no sample rather than a made-up 0
+      std::string labels = printers.empty() ? "" : fmt::format("printer=\"{}\"", label_value(printers[i]));
+      if (!sample->labels.empty()) labels += (labels.empty() ? "" : ",") + sample->labels;
+      samples += fmt::format("{}{} {}\n", name, labels.empty() ? labels : "{" + labels + "}", sample->value);
     }
-    if (samples.empty()) continue;
-    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{}", m.name, m.help, m.name, m.type, samples);
+    if (!samples.empty()) out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{}", name, help, name, type, samples);
+  };
+  for (const auto& m : k_metrics) {
+    family(m.name, m.type, m.help, [&](const StreamHealth& h) { return stream_sample(h, m.field); });
   }
-  // What stdout carries, as labels of a constant 1 (the Prometheus "info" idiom).
-  std::string info;
-  for (std::size_t i = 0; i < healths.size(); ++i) {
-    const nlohmann::json& heartbeat = healths[i].heartbeat;
-    std::string labels;
-    for (const char* field : {"format", "codec", "encoder"}) {
-      const auto it = heartbeat.is_object() ? heartbeat.find(field) : heartbeat.end();
-      if (it == heartbeat.end() || !it->is_string()) continue;
-      labels += fmt::format("{}{}=\"{}\"", labels.empty() ? "" : ",", field, label_value(it->get<std::string>()));
-    }
-    if (!labels.empty()) info += fmt::format("bambu_stream_info{} 1\n", labels_of(i, labels));
-  }
-  if (!info.empty()) {
-    out += "# HELP bambu_stream_info What stdout carries: output format, codec and H.264 encoder.\n"
-           "# TYPE bambu_stream_info gauge\n" + info;
+  family("bambu_stream_info", "gauge", "What stdout carries: output format, codec and H.264 encoder.", info_sample);
+  family("bambu_print_state", "gauge",
+         "The printer's print state (its gcode_state: IDLE, PREPARE, RUNNING, PAUSE, FINISH, FAILED, ...) as the "
+         "state label of a constant 1.",
+         print_state_sample);
+  for (const auto& m : k_print_metrics) {
+    family(m.name, "gauge", m.help, [&](const StreamHealth& h) -> std::optional<Sample> {
+      const std::optional<std::int64_t> v = h.print ? m.value(*h.print) : std::nullopt;
+      return v ? std::optional<Sample>(Sample{"", fmt::format("{}", *v)}) : std::nullopt;
+    });
   }
   return out;
 }

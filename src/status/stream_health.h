@@ -15,6 +15,8 @@
 #include <string>
 #include <string_view>
 
+#include "status/print_status.h"
+
 namespace bambu {
 
 /// The most bytes read from a heartbeat file. Real ones are about 400 bytes;
@@ -34,6 +36,10 @@ struct StreamHealth {
   /// Seconds from updated_at to the moment judged (negative if updated_at is
   /// in the future); nullopt if the file has no valid updated_at.
   std::optional<double> age_s;
+  /// The printer's print state and MQTT session (read_print_status()), when
+  /// the heartbeat has them (a stream run with --mqtt); never part of the
+  /// verdict: a printer's state says nothing of whether its video runs.
+  std::optional<PrintStatus> print;
 
   /// Longest reason kept; longer ones (a long last_error) are cut with "...".
   static constexpr std::size_t k_max_reason_size = 300;
@@ -43,8 +49,9 @@ struct StreamHealth {
 /// Started iff the text is a JSON object whose "state" is "streaming" and
 /// whose "updated_at" is at most `max_age_s` seconds away from `now` (either
 /// way: a time in the future means a clock step, which is not trusted
-/// either). Unknown fields are kept and ignored. `path` only names the file
-/// in reasons. Never throws except std::bad_alloc.
+/// either). Unknown fields are kept and ignored; the print keys are read
+/// into `print`. `path` only names the file in reasons. Never throws except
+/// std::bad_alloc.
 ///
 /// Freshness comes from updated_at, not from the file's mtime: the writer
 /// stamps updated_at when it builds each snapshot, the content is all a
@@ -65,7 +72,8 @@ StreamHealth read_stream_health(const std::string& path, double max_age_s,
 /// The JSON object `status` prints and GET /status returns: every field of
 /// the heartbeat, then "started" (bool), "reason" (string, or null when
 /// started) and "age" (seconds since updated_at, rounded to 0.01, or null)
-/// set over any heartbeat field of the same name.
+/// set over any heartbeat field of the same name. A print key whose value
+/// is neither null nor valid (drop_invalid_print_keys()) is left out.
 nlohmann::json status_json(const StreamHealth& health);
 
 /// `j` as one line of JSON ending in '\n'. Invalid UTF-8 (a path or a cut
@@ -80,7 +88,13 @@ std::string json_line(const nlohmann::json& j);
 /// (counters; they restart from 0 with each bambu-stream process),
 /// bambu_stream_fps, bambu_stream_encode_ms_last, bambu_stream_encode_ms_mean
 /// and bambu_stream_bitrate_kbps (gauges); then bambu_stream_info{format,
-/// codec, encoder} 1 from those string fields, where present. Ends with '\n'.
+/// codec, encoder} 1 from those string fields, where present; then from
+/// `print` (each only when known): bambu_print_state{state} 1 (the state
+/// label escaped as the format says), bambu_print_percent,
+/// bambu_print_layer, bambu_print_layers_total,
+/// bambu_print_remaining_seconds (the heartbeat's minutes x 60),
+/// bambu_chamber_light (1 on, 0 off; no sample for flashing or another
+/// word) and bambu_mqtt_connected (1 or 0), all gauges. Ends with '\n'.
 std::string metrics_text(const StreamHealth& health);
 
 /// The same for several printers: each metric's HELP and TYPE

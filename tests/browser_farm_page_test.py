@@ -14,9 +14,12 @@ Chromium (tests/support/browser.py) on the status server's page `/`:
   2. SIGTERM to printer-b's stream (by its pid): its card says "stopped"
      within 5 s of the signal, and printer-a's still says "streaming";
   3. hostile heartbeats written into the folder (a failed one whose
-     last_error and print job hold markup, quotes and </script>, and one
-     whose state does): their cards show that text as text, the DOM has no
-     element they tried to add and none of their scripts ran;
+     last_error, print state and print job hold markup, quotes and
+     </script>, and one whose state and MQTT error do, with a print_percent
+     of the wrong type): their cards show that text as text and the print
+     state of the flat --mqtt keys (progress, layer, time left, chamber
+     light, the printer link when down; the mistyped key hidden), the DOM
+     has no element they tried to add and none of their scripts ran;
   4. a second status server over one --heartbeat whose file name is markup:
      the card's name is that text, its player link encodes it;
   5. at 360 px wide: one card per row, nothing wider than the viewport.
@@ -61,7 +64,7 @@ CARDS = """[...document.querySelectorAll('#farm .card')].map((c) => {
           width: img.hidden || !img.complete ? 0 : img.naturalWidth, src: img.getAttribute('src'),
           fps: shown('fps'), lastFrame: shown('last-frame'), print: !c.querySelector('.print').hidden,
           printState: shown('print-state'), job: shown('job'), progress: shown('progress'),
-          layer: shown('layer'), timeLeft: shown('time-left'),
+          layer: shown('layer'), timeLeft: shown('time-left'), light: shown('light'), mqtt: shown('mqtt'),
           player: c.querySelector('.player').hidden ? null : c.querySelector('.player').href}; })"""
 # What an injection would leave: its global, or an element the page never makes.
 INJECTED = """({pwned: window.__pwned === undefined ? null : String(window.__pwned),
@@ -138,14 +141,14 @@ def cli_env_vars():
     return re.findall(r'"([A-Z0-9_]+)"', listed.group(1))
 
 
-def heartbeat(state, last_error=None, print_job=None):
-    """A heartbeat as bambu-stream writes it (docs/heartbeat.md), updated now."""
+def heartbeat(state, last_error=None, printer=None):
+    """A heartbeat as bambu-stream writes it (docs/heartbeat.md), updated now;
+    `printer`: the print state keys of --mqtt to add."""
     now = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
     beat = {"state": state, "pid": 1, "source": "jpeg", "host": "192.0.2.9", "port": 6000, "started_at": now,
             "updated_at": now, "frames": 0, "fps": 0, "last_frame_at": None, "last_error": last_error,
             "snapshot": None, "snapshot_at": None, "snapshot_age": None}
-    if print_job is not None:
-        beat["print"] = print_job
+    beat.update(printer or {})
     return beat
 
 
@@ -188,7 +191,7 @@ def check_two_streaming(page, failures):
                        "%s: last frame %s" % (c["name"], c["lastFrame"]))
         failures.check(c["player"] == "%s/stream.html?src=%s" % (GO2RTC_URL, c["name"]),
                        "%s: linked to go2rtc's player: %s" % (c["name"], c["player"]))
-        failures.check(not c["print"], "%s: no print section without a print object" % c["name"])
+        failures.check(not c["print"], "%s: no print section without the --mqtt keys" % c["name"])
 
 
 def wait_value(get, timeout_s, show=None):
@@ -225,10 +228,14 @@ def check_stop(page, procs, failures):
 
 def check_hostile_folder(page, folder, failures):
     """Step 3: hostile heartbeats in the folder render as text."""
-    job = {"state": HOSTILE_PRINT_STATE, "job": HOSTILE_JOB, "progress": 42.4, "layer": 7, "total_layers": 100,
-           "remaining_s": 3725}
-    write_heartbeat(os.path.join(folder, "evil.json"), heartbeat("failed", HOSTILE_ERROR, job))
-    write_heartbeat(os.path.join(folder, "odd.json"), heartbeat(HOSTILE_STATE))
+    printer = {"print_state": HOSTILE_PRINT_STATE, "print_percent": 42, "print_layer": 7, "print_layers_total": 100,
+               "print_remaining_minutes": 62, "print_job": HOSTILE_JOB, "chamber_light": "on", "mqtt": "connected",
+               "mqtt_error": None}
+    write_heartbeat(os.path.join(folder, "evil.json"), heartbeat("failed", HOSTILE_ERROR, printer))
+    odd_printer = {"print_state": "PAUSE", "print_percent": "42", "print_layer": None, "print_layers_total": None,
+                   "print_remaining_minutes": None, "print_job": None, "chamber_light": None,
+                   "mqtt": "disconnected", "mqtt_error": HOSTILE_ERROR}
+    write_heartbeat(os.path.join(folder, "odd.json"), heartbeat(HOSTILE_STATE, None, odd_printer))
     cards = wait_value(lambda: (lambda c: c if len(c) == 4 else None)(page.evaluate(CARDS)), 10,
                        lambda: page.evaluate(CARDS))
     by_name = {c["name"]: c for c in cards}
@@ -236,11 +243,18 @@ def check_hostile_folder(page, folder, failures):
     evil, odd = by_name["evil"], by_name["odd"]
     failures.check(evil["state"] == "failed" and evil["detail"] == HOSTILE_ERROR,
                    "the failed card's reason is the heartbeat's text: %r" % evil["detail"])
-    failures.check((evil["printState"], evil["job"]) == (HOSTILE_PRINT_STATE, HOSTILE_JOB),
+    failures.check(evil["print"] and (evil["printState"], evil["job"]) == (HOSTILE_PRINT_STATE, HOSTILE_JOB),
                    "the print state and job name are the heartbeat's text: %r, %r" % (evil["printState"], evil["job"]))
-    failures.check((evil["progress"], evil["layer"], evil["timeLeft"]) == ("42 %", "7 / 100", "1 h 2 min"),
-                   "progress, layer and time left: %s, %s, %s" % (evil["progress"], evil["layer"], evil["timeLeft"]))
+    failures.check((evil["progress"], evil["layer"], evil["timeLeft"], evil["light"], evil["mqtt"])
+                   == ("42 %", "7 / 100", "1 h 2 min", "on", None),
+                   "progress, layer, time left, chamber light, no printer link row while connected: %s"
+                   % ([evil[k] for k in ("progress", "layer", "timeLeft", "light", "mqtt")],))
     failures.check(odd["state"] == HOSTILE_STATE, "an unknown state is shown as its text: %r" % odd["state"])
+    failures.check((odd["printState"], odd["progress"], odd["layer"], odd["timeLeft"], odd["light"], odd["job"])
+                   == ("PAUSE", None, None, None, None, None),
+                   "odd: its print state, and no row for a null or mistyped key: %s" % odd)
+    failures.check(odd["mqtt"] == "not connected: " + HOSTILE_ERROR,
+                   "odd: the MQTT error is the heartbeat's text: %r" % odd["mqtt"])
     check_not_injected(page, failures)
 
 

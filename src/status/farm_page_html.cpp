@@ -1,8 +1,9 @@
 // The farm page's HTML, CSS and JavaScript (status/farm_page.h says what
 // it shows and asks). Plain JavaScript, no framework, no external asset.
-// Every text that comes from a heartbeat (names, states, reasons, job
-// names) reaches the DOM through textContent, and every URL part through
-// encodeURIComponent; class names come from fixed lists only. The page must
+// Every text that comes from a heartbeat (names, states, reasons, print
+// states, job names, MQTT errors) reaches the DOM through textContent, and
+// every URL part through encodeURIComponent; class names come from fixed
+// lists only. The page must
 // keep exactly one <script> and one <style>: farm_page_security_policy()
 // hashes them.
 #include "status/farm_page.h"
@@ -74,6 +75,8 @@ progress { width: 6em; vertical-align: middle; }
       <div class="row progress"><dt>Progress</dt><dd><progress max="100"></progress> <span class="value"></span></dd></div>
       <div class="row layer"><dt>Layer</dt><dd><span class="value"></span></dd></div>
       <div class="row time-left"><dt>Time left</dt><dd><span class="value"></span></dd></div>
+      <div class="row light"><dt>Chamber light</dt><dd><span class="value"></span></dd></div>
+      <div class="row mqtt"><dt>Printer link</dt><dd><span class="value"></span></dd></div>
     </dl>
     <a class="player" hidden target="_blank" rel="noopener noreferrer">Open the player</a>
   </div>
@@ -153,19 +156,23 @@ function row(card, name, value) {
   if (value !== null) r.querySelector(".value").textContent = value;
 }
 
-// The print job, shown only when the heartbeat has a "print" object, each
-// field only when present (docs/heartbeat.md).
-function showPrint(card, print) {
-  card.print.hidden = !isObject(print);
-  if (!isObject(print)) return;
-  const progress = number(print.progress), layer = number(print.layer), total = number(print.total_layers);
-  const left = number(print.remaining_s);
-  row(card, "print-state", text(print.state));
-  row(card, "job", text(print.job));
+// The printer's own state, from the keys a stream run with --mqtt adds
+// (docs/heartbeat.md, "Print state"): each row only when its key has a
+// value, the printer link only while it is down, and the section only when
+// a row is shown.
+function showPrint(card, status) {
+  const progress = number(status.print_percent), layer = number(status.print_layer);
+  const total = number(status.print_layers_total), left = number(status.print_remaining_minutes);
+  row(card, "print-state", text(status.print_state));
+  row(card, "job", text(status.print_job));
   row(card, "progress", progress === null ? null : Math.round(progress) + " %");
   card.progress.value = progress === null ? 0 : Math.min(100, Math.max(0, progress));
   row(card, "layer", layer === null ? null : total === null ? String(layer) : layer + " / " + total);
-  row(card, "time-left", left === null ? null : duration(left));
+  row(card, "time-left", left === null ? null : duration(left * 60));
+  row(card, "light", text(status.chamber_light));
+  const error = text(status.mqtt_error);
+  row(card, "mqtt", status.mqtt !== "disconnected" ? null : "not connected" + (error === null ? "" : ": " + error));
+  card.print.hidden = [...card.print.querySelectorAll(".row")].every((r) => r.hidden);
 }
 
 // Fetches the card's snapshot into a new <img>, which replaces the shown
@@ -208,7 +215,7 @@ function update(card, name, status, farmData, base) {
   const fps = number(status.fps), frameAge = lastFrameAge(status);
   row(card, "fps", v.live && fps !== null ? fps.toFixed(1) + " fps" : "\u2013");
   row(card, "last-frame", frameAge === null ? "none yet" : duration(frameAge) + " ago");
-  showPrint(card, status.print);
+  showPrint(card, status);
   card.player.hidden = base === null;
   if (base !== null) card.player.href = base + "/stream.html?src=" + encodeURIComponent(name);
   const url = farmData.folder === true ? "printers/" + encodeURIComponent(name) + "/snapshot.jpg" : "snapshot.jpg";

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "core/stop_flag.h"
+#include "mqtt/chamber_light_control.h"
 #include "mqtt/mqtt_session.h"
 #include "support/captured_log.h"
 #include "support/fake_printer.h"
@@ -412,4 +413,43 @@ TEST_CASE("MqttSession: the StopFlag ends the thread within its poll interval, c
   session.close();
   CHECK(Clock::now() - asked < 1s);
   CHECK(captured.text().find("not authorised") != std::string::npos);
+}
+
+TEST_CASE("ChamberLightControl: an H2D's two chamber lights on while wanted, both back off after") {
+  FakePrinterOptions printer_options;
+  printer_options.model = "H2D";
+  printer_options.chamber_light = "off";
+  printer_options.chamber_light2 = true;
+  std::atomic<bambu::ChamberLightControl*> control{nullptr};
+  Rig rig(printer_options, [&](const PrinterState& state) {
+    if (auto* c = control.load()) c->on_state(state);
+  });
+  auto& [broker, printer, captured, stop, session] = rig;
+  REQUIRE(session.wait_for_full_report(Clock::now() + k_wait));
+  std::atomic<int> holds{0};
+  bambu::ChamberLightControl light(session, captured.log, [&](Clock::time_point until) {
+    CHECK(until > Clock::now() + 1s);
+    ++holds;
+  });
+  light.on_state(session.state());
+  control = &light;
+
+  light.set_wanted(true);
+  REQUIRE(wait_until([&] { return printer.light("chamber_light") == "on" && printer.light("chamber_light2") == "on"; },
+                     k_wait));
+  CHECK(light.holding());
+  CHECK(holds.load() >= 2);  // one per light switched on
+  // The lights' reports come back; nothing is sent again meanwhile.
+  REQUIRE(session.wait_for([](const PrinterState& s) { return s.chamber_light == "on" && s.chamber_light2 == "on"; },
+                           Clock::now() + k_wait));
+  light.set_wanted(false);
+  REQUIRE(wait_until(
+      [&] { return printer.light("chamber_light") == "off" && printer.light("chamber_light2") == "off"; }, k_wait));
+  CHECK_FALSE(light.holding());
+  session.close();  // no callback reaches `light` after this
+  control = nullptr;
+  std::size_t ledctrl = 0;
+  for (const auto& r : printer.requests()) ledctrl += r.command("system") == "ledctrl" ? 1 : 0;
+  CHECK(ledctrl == 4);
+  CHECK(captured.text().find("switched chamber_light2 on") != std::string::npos);
 }

@@ -2,8 +2,9 @@
 // the simulator, its printer's MQTT broker Debian's mosquitto with the fake
 // printer's firmware on it (support/mqtt_broker.h, support/fake_printer.h):
 // the chamber light while the stream runs, the heartbeat's print state, the
-// printer's word on LAN Only Liveview and on the camera source, and an MQTT
-// that fails without touching the video.
+// printer's word on LAN Only Liveview and on the camera source, an MQTT
+// that fails without touching the video, and, under the real go2rtc with
+// its preload, the light following go2rtc's own count of viewers.
 #include <catch2/catch.hpp>
 
 #include <netinet/in.h>
@@ -21,6 +22,7 @@
 #include "support/child_process.h"
 #include "support/e2e.h"
 #include "support/fake_printer.h"
+#include "support/go2rtc.h"
 #include "support/mqtt_broker.h"
 #include "support/ports.h"
 #include "support/simulator_process.h"
@@ -40,6 +42,7 @@ using bambu::test::MqttBrokerOptions;
 using bambu::test::SimulatorProcess;
 using bambu::test::TempDir;
 using bambu::test::wait_until;
+namespace go2rtc = bambu::test::go2rtc;
 namespace fs = std::filesystem;
 using SystemClock = std::chrono::system_clock;
 
@@ -275,4 +278,65 @@ TEST_CASE("mqtt e2e: with --snapshot, the first snapshot waits until the light h
   CHECK(written_at() - on->time >= 1.45);
   c.signal(SIGTERM);
   CHECK(c.wait_for_exit(k_wait) == 0);
+}
+
+TEST_CASE("mqtt e2e: under go2rtc's preload the light follows go2rtc's viewers (--go2rtc-stream), preload left out",
+          "[not-under-qemu]") {
+  go2rtc::skip_without_go2rtc();
+  MqttBroker broker(broker_for("01P00A000000001"));
+  FakePrinter printer(broker);
+  SimulatorProcess sim({}, "2");
+  TempDir dir("mqtt-e2e");
+  const fs::path hb = dir.path / "printer.json", port_file = dir.path / "api-port", script = dir.path / "printer.sh";
+  // go2rtc starts the preloaded stream before the test knows its API port:
+  // the script waits for it, then runs bambu-stream in its place.
+  {
+    std::ofstream out(script);
+    out << "while [ ! -s " << port_file.string() << " ]; do sleep 0.05; done\n"
+        << "exec " << k_binary << " --host 127.0.0.1 --port " << sim.port() << " --access-code " << k_sim_code
+        << " --serial " << broker.serial() << " --mqtt-port " << broker.port()
+        << " --format mjpeg --heartbeat " << hb.string() << " --chamber-light --go2rtc-stream "
+        << "http://127.0.0.1:$(cat " << port_file.string() << ")/api/streams?src=printer\n";
+    REQUIRE(out.good());
+  }
+  go2rtc::Go2rtc server("streams:\n  printer: exec:/bin/sh " + script.string() +
+                        "#killsignal=15#killtimeout=5\npreload:\n  printer: video\n");
+  {
+    std::ofstream out(port_file);
+    out << server.api_port();
+  }
+  INFO("go2rtc's log:\n" << server.log());
+  // Streaming for the preload alone, the printer's light known to be off:
+  // no one watches, so it stays off.
+  REQUIRE(wait_until(
+      [&] {
+        const auto j = read_heartbeat(hb);
+        return text(j, "state") == "streaming" && text(j, "mqtt") == "connected" && text(j, "chamber_light") == "off";
+      },
+      k_limit));
+  const auto on_request = [](const FakePrinterRequest& r) { return is_ledctrl(r, "chamber_light", "on"); };
+  CHECK_FALSE(printer.wait_for_request(on_request, 3s));
+
+  SystemClock::time_point viewer_started;
+  {
+    const std::string mjpeg =
+        "http://127.0.0.1:" + std::to_string(server.api_port()) + "/api/stream.mjpeg?src=printer";
+    viewer_started = SystemClock::now();
+    ChildProcess viewer(bambu::test::ChildOptions{
+        {k_python, "-c", "import sys, urllib.request\nr = urllib.request.urlopen(sys.argv[1])\nwhile r.read(65536): pass\n",
+         mjpeg},
+        {},
+        {},
+        false});
+    auto on = printer.wait_for_request(on_request, k_limit);
+    REQUIRE(on);
+    CHECK(on->time >= epoch_seconds(viewer_started));
+    REQUIRE(wait_until([&] { return printer.light("chamber_light") == "on"; }, k_limit));
+  }
+  // The viewer gone, the light goes back off; the stream runs on for the preload.
+  auto off = printer.wait_for_request([](const auto& r) { return is_ledctrl(r, "chamber_light", "off"); }, k_limit);
+  REQUIRE(off);
+  CHECK(wait_until([&] { return printer.light("chamber_light") == "off"; }, k_limit));
+  CHECK(text(read_heartbeat(hb), "state") == "streaming");
+  CHECK(count_ledctrl(printer) == 2);
 }

@@ -2,6 +2,7 @@
 
 #include "config/mqtt_options.h"
 #include "config/source_choice.h"
+#include "go2rtc/go2rtc_stream_url.h"
 
 namespace bambu {
 
@@ -54,11 +55,24 @@ void PrinterLink::start_light(SnapshotWriter* snapshots) {
     if (snapshots_) snapshots_->hold_until(until);
   });
   light_->on_state(session_->state());
-  light_->set_wanted(true);
+  if (go2rtc_stream_.empty()) {
+    light_->set_wanted(true);
+    return;
+  }
+  // Checked by the command line; go2rtc's viewers decide, preload left out.
+  std::string why;
+  auto url = parse_go2rtc_stream_url(go2rtc_stream_, why);
+  if (!url) throw FatalError(ExitCode::usage, why);
+  viewers_ = std::make_unique<ViewerWatch>(*url, log_, watch_stop_, [this](std::optional<int> viewers) {
+    if (!viewers) return;  // go2rtc cannot be asked: the light stays as it is
+    std::lock_guard held(mutex_);
+    if (light_) light_->set_wanted(*viewers > 0);
+  });
 }
 
 void PrinterLink::finish() {
   if (!session_) return;
+  if (viewers_) viewers_->close();  // no viewer count switches the light on again
   {
     std::lock_guard lock(mutex_);
     if (light_) light_->set_wanted(false);

@@ -15,6 +15,7 @@
 #include "core/errors.h"
 #include "core/log.h"
 #include "core/stop_flag.h"
+#include "go2rtc/viewer_count.h"
 #include "mqtt/chamber_light_control.h"
 #include "mqtt/mqtt_session.h"
 #include "output/snapshot_writer.h"
@@ -65,7 +66,9 @@ class PrinterLink {
   std::mutex mutex_;       // guards light_ and snapshots_ against the session's callbacks
   std::unique_ptr<ChamberLightControl> light_;
   SnapshotWriter* snapshots_ = nullptr;
-  std::unique_ptr<MqttSession> session_;  // last: its thread calls on_change()
+  std::unique_ptr<MqttSession> session_;  // its thread calls on_change()
+  StopFlag watch_stop_;                   // never raised: finish() closes the watch
+  std::unique_ptr<ViewerWatch> viewers_;  // --go2rtc-stream; its thread calls light_->set_wanted()
 };
 
 }  // namespace bambu

@@ -19,6 +19,7 @@
 #include "protocol/login.h"
 #include "protocol/models.h"
 #include "config/source_choice.h"
+#include "go2rtc/go2rtc_stream_url.h"
 
 namespace bambu {
 
@@ -415,7 +416,7 @@ void add_mqtt_options(CLI::App& app, StreamConfig& stream) {
                "watches), and back off after if it was off; implies --mqtt")
       ->envname("BAMBU_CHAMBER_LIGHT");
   app.add_option("--go2rtc-stream", stream.go2rtc_stream,
-                 "With --chamber-light: go2rtc's API URL of this stream, e.g. "
+                 "With --chamber-light (else unused): go2rtc's API URL of this stream, e.g. "
                  "http://127.0.0.1:1984/api/streams?src=printer; the light follows its viewers (preload not "
                  "counted), asked every second")
       ->envname("BAMBU_GO2RTC_STREAM");
@@ -605,23 +606,15 @@ std::string stream_access_code(const StreamOptions& options, int argc, const cha
   return code;
 }
 
-// Why `url` cannot be --go2rtc-stream's value, or nullopt (empty: not given).
-std::optional<std::string> go2rtc_stream_url_problem(const std::string& url) {
-  if (url.empty()) return std::nullopt;
-  std::string scheme = url.substr(0, 7);
-  std::transform(scheme.begin(), scheme.end(), scheme.begin(), [](unsigned char c) { return std::tolower(c); });
-  if (scheme != "http://") return "only http:// is supported, e.g. http://127.0.0.1:1984/api/streams?src=printer";
-  return std::nullopt;
-}
-
 // The MQTT options of `stream`, checked: --chamber-light sets --mqtt;
-// --go2rtc-stream needs --chamber-light, --mqtt needs --serial and a
-// printer (not --demo). Throws FatalError(usage) naming the problem.
+// --go2rtc-stream must be an http:// URL (only --chamber-light uses it, so
+// that the image can set it for its one stream whether or not the light is
+// asked for); --mqtt needs --serial and a printer (not --demo). Throws
+// FatalError(usage) naming the problem.
 void check_mqtt_options(StreamConfig& stream) {
   if (stream.chamber_light) stream.mqtt = true;
-  if (!stream.go2rtc_stream.empty() && !stream.chamber_light) {
-    usage_error("--go2rtc-stream only tells when the chamber light is on: add --chamber-light (or "
-                "BAMBU_CHAMBER_LIGHT=1), or leave it out");
+  if (std::string why; !stream.go2rtc_stream.empty() && !parse_go2rtc_stream_url(stream.go2rtc_stream, why)) {
+    usage_error(why);
   }
   if (!stream.mqtt) return;
   const char* given = stream.chamber_light ? "--chamber-light" : "--mqtt";
@@ -630,9 +623,6 @@ void check_mqtt_options(StreamConfig& stream) {
     usage_error(fmt::format("{} needs --serial (or PRINTER_SERIAL): the printer publishes its state on "
                             "device/SERIAL/report; the serial is on its screen and in Bambu Studio",
                             given));
-  }
-  if (auto problem = go2rtc_stream_url_problem(stream.go2rtc_stream)) {
-    usage_error(fmt::format("--go2rtc-stream {}: {}", stream.go2rtc_stream, *problem));
   }
 }
 

@@ -16,12 +16,15 @@
 #include "core/atomic_file.h"
 #include "core/rfc3339.h"
 #include "heartbeat/heartbeat.h"
+#include "support/printing_status.h"
 #include "support/temp_dir.h"
 #include "support/wait.h"
 
 using namespace bambu;
 using namespace std::chrono_literals;
 namespace fs = std::filesystem;
+using bambu::test::check_printing_benchy;
+using bambu::test::set_printing_benchy;
 using bambu::test::TempDir;
 using bambu::test::wait_until;
 
@@ -101,25 +104,12 @@ TEST_CASE("without --mqtt the heartbeat has no print state keys, with it every k
   CHECK(empty["mqtt"] == "disconnected");
   CHECK(empty["mqtt_error"].is_null());
 
-  PrinterState printer;
-  printer.print_state = "RUNNING";
-  printer.print_percent = 42;
-  printer.print_layer = 7;
-  printer.print_layers_total = 100;
-  printer.print_remaining_minutes = 62;
-  printer.print_job = "benchy";
-  printer.chamber_light = "on";
+  StatusReport printing;
+  set_printing_benchy(printing);
+  const PrinterState& printer = *printing.printer;
   status.set_printer(printer, true, "");
   status.set_printer(printer, true, "");  // unchanged: no second call
-  auto j = heartbeat_json(status.report());
-  CHECK(j["print_state"] == "RUNNING");
-  CHECK(j["print_percent"] == 42);
-  CHECK(j["print_layer"] == 7);
-  CHECK(j["print_layers_total"] == 100);
-  CHECK(j["print_remaining_minutes"] == 62);
-  CHECK(j["print_job"] == "benchy");
-  CHECK(j["chamber_light"] == "on");
-  CHECK(j["mqtt"] == "connected");
+  check_printing_benchy(heartbeat_json(status.report()));
   status.set_printer(printer, false, "MQTT: the printer refused the access code");
   CHECK(heartbeat_json(status.report())["mqtt_error"] == "MQTT: the printer refused the access code");
   CHECK(calls == 3);

@@ -88,14 +88,28 @@ double epoch_seconds(SystemClock::time_point t) {
   return std::chrono::duration<double>(t.time_since_epoch()).count();
 }
 
-// bambu-stream on the simulator's camera and the broker's MQTT, with `extra`.
-ChildProcess stream(const SimulatorProcess& sim, const MqttBroker& broker, std::vector<std::string> extra) {
-  std::vector<std::string> args = {"--host", "127.0.0.1", "--port", sim.port(), "--access-code", k_sim_code,
-                                   "--serial", broker.serial(), "--mqtt-port", std::to_string(broker.port()),
-                                   "--format", "mjpeg"};
-  args.insert(args.end(), extra.begin(), extra.end());
-  return client(args);
-}
+// A printer as the stream meets it: the broker with the fake printer's
+// firmware (`options`) and the simulator's camera at `fps`, a folder for
+// the heartbeat. The broker's password is `access_code`: the camera's
+// unless a test makes them differ.
+struct Printer {
+  Printer(FakePrinterOptions options, const std::string& fps, const std::string& access_code = k_sim_code)
+      : broker(broker_for("01P00A000000001", access_code)), printer(broker, std::move(options)), sim({}, fps) {}
+  MqttBroker broker;
+  FakePrinter printer;
+  SimulatorProcess sim;
+  TempDir dir{"mqtt-e2e"};
+  fs::path hb = dir.path / "printer.json";
+
+  /// bambu-stream on this camera and broker, with `extra`.
+  ChildProcess stream(std::vector<std::string> extra) const {
+    std::vector<std::string> args = {"--host", "127.0.0.1", "--port", sim.port(), "--access-code", k_sim_code,
+                                     "--serial", broker.serial(), "--mqtt-port", std::to_string(broker.port()),
+                                     "--format", "mjpeg"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return client(args);
+  }
+};
 
 // Whether anyone connected to `port` (a listening LoopbackPort): a pending
 // connection waits in its accept queue.
@@ -108,14 +122,11 @@ bool was_dialled(const LoopbackPort& port) {
 
 TEST_CASE("mqtt e2e: --chamber-light switches the light on by the first frame and back off within 1 s of SIGTERM",
           "[not-under-qemu]") {
-  MqttBroker broker(broker_for("01P00A000000001"));
   FakePrinterOptions options;
   options.chamber_light = "off";
-  FakePrinter printer(broker, options);
-  SimulatorProcess sim({}, "2");
-  TempDir dir("mqtt-e2e");
-  const fs::path hb = dir.path / "printer.json";
-  auto c = stream(sim, broker, {"--chamber-light", "--heartbeat", hb.string()});
+  Printer p(options, "2");
+  auto& [broker, printer, sim, dir, hb] = p;
+  auto c = p.stream({"--chamber-light", "--heartbeat", hb.string()});
 
   REQUIRE(c.wait_for_stdout(1, k_limit));
   const auto first_frame = SystemClock::now();
@@ -137,14 +148,11 @@ TEST_CASE("mqtt e2e: --chamber-light switches the light on by the first frame an
 }
 
 TEST_CASE("mqtt e2e: a chamber light already on is left alone, during the stream and after") {
-  MqttBroker broker(broker_for("01P00A000000001"));
   FakePrinterOptions options;
   options.chamber_light = "on";
-  FakePrinter printer(broker, options);
-  SimulatorProcess sim({}, "2");
-  TempDir dir("mqtt-e2e");
-  const fs::path hb = dir.path / "printer.json";
-  auto c = stream(sim, broker, {"--chamber-light", "--heartbeat", hb.string()});
+  Printer p(options, "2");
+  auto& [broker, printer, sim, dir, hb] = p;
+  auto c = p.stream({"--chamber-light", "--heartbeat", hb.string()});
 
   REQUIRE(c.wait_for_stdout(1, k_limit));
   REQUIRE(wait_until([&] { return text(read_heartbeat(hb), "chamber_light") == "on"; }, k_limit));
@@ -155,7 +163,6 @@ TEST_CASE("mqtt e2e: a chamber light already on is left alone, during the stream
 }
 
 TEST_CASE("mqtt e2e: the heartbeat carries the printer's print state and the video is unchanged") {
-  MqttBroker broker(broker_for("01P00A000000001"));
   FakePrinterOptions options;
   options.gcode_state = "RUNNING";
   options.mc_percent = 42;
@@ -163,11 +170,9 @@ TEST_CASE("mqtt e2e: the heartbeat carries the printer's print state and the vid
   options.total_layer_num = 100;
   options.mc_remaining_time = 62;
   options.subtask_name = "benchy";
-  FakePrinter printer(broker, options);
-  SimulatorProcess sim({}, "5");
-  TempDir dir("mqtt-e2e");
-  const fs::path hb = dir.path / "printer.json";
-  auto c = stream(sim, broker, {"--mqtt", "--heartbeat", hb.string(), "--frames", "6"});
+  Printer p(options, "5");
+  auto& [broker, printer, sim, dir, hb] = p;
+  auto c = p.stream({"--mqtt", "--heartbeat", hb.string(), "--frames", "6"});
 
   nlohmann::json j;
   REQUIRE(wait_until([&] { return text(j = read_heartbeat(hb), "print_state") == "RUNNING"; }, k_limit));
@@ -189,11 +194,9 @@ TEST_CASE("mqtt e2e: the heartbeat carries the printer's print state and the vid
 }
 
 TEST_CASE("mqtt e2e: a refused MQTT login leaves the video unaffected, with one clear line and the heartbeat's word") {
-  MqttBroker broker(broker_for("01P00A000000001", "87654321"));  // not the camera's code
-  SimulatorProcess sim({}, "5");
-  TempDir dir("mqtt-e2e");
-  const fs::path hb = dir.path / "printer.json";
-  auto c = stream(sim, broker, {"--chamber-light", "--heartbeat", hb.string()});
+  Printer p({}, "5", "87654321");  // the broker's password is not the camera's code
+  auto& [broker, printer, sim, dir, hb] = p;
+  auto c = p.stream({"--chamber-light", "--heartbeat", hb.string()});
 
   nlohmann::json j;
   REQUIRE(wait_until([&] { return (j = read_heartbeat(hb)).value("frames", 0) >= 5 && !text(j, "mqtt_error").empty(); },
@@ -257,12 +260,10 @@ TEST_CASE("mqtt e2e: --source auto with an unknown serial follows the report's r
 
 TEST_CASE("mqtt e2e: with --snapshot, the first snapshot waits until the light has been on for 1.5 s",
           "[not-under-qemu]") {
-  MqttBroker broker(broker_for("01P00A000000001"));
-  FakePrinter printer(broker);
-  SimulatorProcess sim({}, "5");
-  TempDir dir("mqtt-e2e");
+  Printer p({}, "5");
+  auto& [broker, printer, sim, dir, hb] = p;
   const fs::path snapshot = dir.path / "printer.jpg";
-  auto c = stream(sim, broker, {"--chamber-light", "--snapshot", snapshot.string(), "--snapshot-interval", "0.1"});
+  auto c = p.stream({"--chamber-light", "--snapshot", snapshot.string(), "--snapshot-interval", "0.1"});
 
   auto on = printer.wait_for_request([](const auto& r) { return is_ledctrl(r, "chamber_light", "on"); }, k_limit);
   REQUIRE(on);

@@ -207,6 +207,7 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
 
   std::string error;
   std::optional<ExitCode> code;
+  std::optional<SnapshotWriter> snapshots;  // before `printer`, whose light holds it, so it outlives it
   // --mqtt: the printer's word first, where it can change the run.
   std::optional<PrinterLink> printer;
   if (config.mqtt) {
@@ -214,7 +215,6 @@ ExitCode run_stream(StreamConfig config, StopFlag& stop) {
     code = printer->heed_report(config, stop, error);
   }
   if (!code && config.source == SourceChoice::automatic) code = probe_camera(config, status, stop, log, error);
-  std::optional<SnapshotWriter> snapshots;
   if (!code) {
     if (!config.snapshot_path.empty()) open_snapshots(config, status, log, snapshots);
     if (printer) printer->start_light(snapshots ? &*snapshots : nullptr);

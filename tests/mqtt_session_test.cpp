@@ -171,7 +171,7 @@ TEST_CASE("MqttSession: a delta merges into the full report, and on_change sees 
   printer_options.mc_percent = 45;
   printer_options.subtask_name = "benchy_plate_1";
   std::atomic<int> changes{0};
-  Rig rig(printer_options, [&](const PrinterState&) { ++changes; });
+  Rig rig(printer_options, [&](const MqttSession&, const PrinterState&) { ++changes; });
   auto& [broker, printer, captured, stop, session] = rig;
   REQUIRE(session.wait_for_full_report(Clock::now() + k_wait));
   const int before = changes.load();
@@ -421,7 +421,7 @@ TEST_CASE("ChamberLightControl: an H2D's two chamber lights on while wanted, bot
   printer_options.chamber_light = "off";
   printer_options.chamber_light2 = true;
   std::atomic<bambu::ChamberLightControl*> control{nullptr};
-  Rig rig(printer_options, [&](const PrinterState& state) {
+  Rig rig(printer_options, [&](const MqttSession&, const PrinterState& state) {
     if (auto* c = control.load()) c->on_state(state);
   });
   auto& [broker, printer, captured, stop, session] = rig;

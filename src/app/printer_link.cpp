@@ -10,14 +10,16 @@ PrinterLink::PrinterLink(const StreamConfig& config, StreamStatus& status, const
     : chamber_light_(config.chamber_light), go2rtc_stream_(config.go2rtc_stream), status_(status), log_(log) {
   status_.set_printer(PrinterState{}, false, "");
   session_ = std::make_unique<MqttSession>(mqtt_options_for(config), log_, session_stop_,
-                                           [this](const PrinterState& state) { on_change(state); });
+                                           [this](const MqttSession& session, const PrinterState& state) {
+                                             on_change(session, state);
+                                           });
 }
 
 PrinterLink::~PrinterLink() { finish(); }
 
 // On the session's thread: the heartbeat's keys, then the light.
-void PrinterLink::on_change(const PrinterState& state) {
-  status_.set_printer(state, session_->connected(), session_->last_error());
+void PrinterLink::on_change(const MqttSession& session, const PrinterState& state) {
+  status_.set_printer(state, session.connected(), session.last_error());
   std::lock_guard lock(mutex_);
   if (light_) light_->on_state(state);
 }

@@ -56,7 +56,7 @@ class PrinterLink {
   void finish();
 
  private:
-  void on_change(const PrinterState& state);
+  void on_change(const MqttSession& session, const PrinterState& state);
 
   const bool chamber_light_;          // --chamber-light
   const std::string go2rtc_stream_;  // --go2rtc-stream

@@ -158,7 +158,7 @@ void MqttSession::set_connected(bool connected) {
 }
 
 void MqttSession::notify_change() {
-  if (on_change_) on_change_(state());
+  if (on_change_) on_change_(*this, state());
 }
 
 void MqttSession::run() noexcept {
@@ -386,7 +386,7 @@ void MqttSession::handle_report(const mosquitto_message& message) {
   }
   if (!changed) return;
   changed_.notify_all();
-  if (on_change_) on_change_(*changed);
+  if (on_change_) on_change_(*this, *changed);
 }
 
 void MqttSession::on_log(mosquitto*, void* self, int level, const char* text) noexcept {

@@ -70,11 +70,12 @@ class MqttSession {
   /// Longest time close() spends sending what is queued and a DISCONNECT.
   static constexpr std::chrono::milliseconds k_close_flush{300};
 
-  /// Called on the session's thread, with the state now, after each report
-  /// that changed the state and each change of connected() or
-  /// last_error(); must not block, must not throw. It may call
-  /// set_chamber_light().
-  using OnChange = std::function<void(const PrinterState&)>;
+  /// Called on the session's thread, with the session and its state now,
+  /// after each report that changed the state and each change of
+  /// connected() or last_error() (possibly before the constructor has
+  /// returned: use the session given, not a pointer stored after); must not
+  /// block, must not throw. It may call set_chamber_light().
+  using OnChange = std::function<void(const MqttSession& session, const PrinterState& state)>;
 
   /// Builds the TLS context from `options.tls` and starts the thread, which
   /// connects at once; returns without waiting for it. `log` and `stop`

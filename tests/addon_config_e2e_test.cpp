@@ -63,11 +63,13 @@ struct AddonRun {
     return {*code, child.stderr_text()};
   }
 
-  // The exec: line addon-config writes for a printer.
-  std::string exec_line(const std::string& name, const std::string& host, const std::string& middle) const {
+  // The exec: line addon-config writes for a printer: `middle` holds its
+  // --serial and --source, `tail` its MQTT options.
+  std::string exec_line(const std::string& name, const std::string& host, const std::string& middle,
+                        const std::string& tail = "") const {
     return "exec:" + std::string(k_image_binary) + " --host " + host + " --access-code-file " +
            (codes / (name + ".code")).string() + middle + " --format mpegts --heartbeat " +
-           (out / (name + ".json")).string() + " --snapshot " + (out / (name + ".jpg")).string() +
+           (out / (name + ".json")).string() + " --snapshot " + (out / (name + ".jpg")).string() + tail +
            "#killsignal=15#killtimeout=5";
   }
 };
@@ -164,6 +166,8 @@ TEST_CASE("addon-config: each malformed printer among good ones: one line naming
   bad_source["source"] = "mjpeg";
   json number_host = printer("bad", "192.0.2.20", "11223344");
   number_host["host"] = 3232235540;
+  json light_no_serial = printer("bad", "192.0.2.20", "11223344");
+  light_no_serial["chamber_light"] = true;
   const std::vector<Case> cases = {
       {no_code, "addon-config: printer \"bad\": access_code: missing"},
       {printer("bad", "", "11223344"), "addon-config: printer \"bad\": host: missing"},
@@ -179,6 +183,9 @@ TEST_CASE("addon-config: each malformed printer among good ones: one line naming
        "addon-config: printer \"bad\": access_code: the access code must be 8 characters, but the one given by the "
        "add-on's options has 7: copy it again from the printer's screen (network or LAN settings)"},
       {bad_source, "addon-config: printer \"bad\": source: \"mjpeg\" is not auto, jpeg or rtsps"},
+      {light_no_serial,
+       "addon-config: printer \"bad\": chamber_light: needs serial: the printer reports and takes commands over MQTT "
+       "under its serial (on its screen and in Bambu Studio)"},
       {printer("bad", "192.0.2.20 --demo", "11223344"),
        "addon-config: printer \"bad\": host: \"192.0.2.20 --demo\" is not an IP address or host name (letters, digits "
        "and . - : _ %)"},
@@ -202,6 +209,30 @@ TEST_CASE("addon-config: each malformed printer among good ones: one line naming
       CHECK(read_text(run.config).find(secret) == std::string::npos);
     }
   }
+}
+
+TEST_CASE("addon-config: print_state and chamber_light: exact exec: lines with their options, which pass --check") {
+  AddonRun run;
+  json printers = two_printers();
+  printers[0]["print_state"] = true;
+  printers[0]["chamber_light"] = true;
+  printers[1]["serial"] = "00M09A000000002";
+  printers[1]["print_state"] = true;
+  printers[1]["chamber_light"] = false;
+  run.write_options(json{{"printers", printers}}.dump());
+  const auto [code, log] = run.run();
+  CHECK(code == 0);
+  CHECK(lines_of(log) == std::vector<std::string>{"addon-config: 2 printers: p1s, x1c"});
+  const json config = json::parse(read_text(run.config));
+  const std::string p1s_line =
+      run.exec_line("p1s", "192.0.2.10", " --serial 01P00A000000001 --source auto",
+                    " --mqtt --chamber-light --go2rtc-stream http://127.0.0.1:1984/api/streams?src=p1s");
+  const std::string x1c_line =
+      run.exec_line("x1c", "192.0.2.12", " --serial 00M09A000000002 --source rtsps", " --mqtt");
+  CHECK(config["streams"] == json{{"p1s", p1s_line}, {"x1c", x1c_line}});
+  CHECK(config["preload"] == json{{"p1s", "video"}, {"x1c", "video"}});
+  CHECK(check_exec_line(p1s_line) == 0);
+  CHECK(check_exec_line(x1c_line) == 0);
 }
 
 TEST_CASE("addon-config: options that cannot be used: exit 2, one line, nothing written") {

@@ -73,6 +73,10 @@ TEST_CASE("add-on options: two printers read field by field, optional fields def
   CHECK(out.printers[1].number == 2);
   CHECK(out.printers[1].serial.empty());
   CHECK(out.printers[1].source == "auto");
+  for (const auto& printer : out.printers) {
+    CHECK_FALSE(printer.print_state);
+    CHECK_FALSE(printer.chamber_light);
+  }
   CHECK(out.webrtc_candidate == "192.168.1.10:8555");
   CHECK_FALSE(out.webrtc_problem);
   CHECK(out.access_codes == std::vector<std::string>{"12345678", "87654321"});
@@ -116,7 +120,8 @@ TEST_CASE("add-on options: each required field missing, null, empty or not text 
 TEST_CASE("add-on options: the printer fields read are exactly the schema's list") {
   std::vector<std::string> names;
   for (const auto& field : k_addon_printer_fields) names.emplace_back(field.name);
-  CHECK(names == std::vector<std::string>{"name", "host", "access_code", "serial", "source"});
+  CHECK(names ==
+        std::vector<std::string>{"name", "host", "access_code", "serial", "source", "print_state", "chamber_light"});
   // Required in the schema (no trailing ?) exactly when a missing one is refused.
   for (const auto& field : k_addon_printer_fields) {
     INFO(field.name);
@@ -184,6 +189,46 @@ TEST_CASE("add-on options: hosts, serials and sources go2rtc would split or rewr
   CHECK(problem_of(entry) == "printer \"bad\": source: \"JPEG\" is not auto, jpeg or rtsps");
   entry["source"] = "mjpeg";
   CHECK(problem_of(entry) == "printer \"bad\": source: \"mjpeg\" is not auto, jpeg or rtsps");
+}
+
+TEST_CASE("add-on options: print_state and chamber_light are true or false, and true only with a serial") {
+  json entry = good_printer();
+  entry["print_state"] = true;
+  entry["chamber_light"] = nullptr;
+  AddonOptions out = read({{"printers", {entry}}});
+  REQUIRE(out.printers.size() == 1);
+  CHECK(out.printers[0].print_state);
+  CHECK_FALSE(out.printers[0].chamber_light);
+  entry["print_state"] = false;
+  entry["chamber_light"] = true;
+  out = read({{"printers", {entry}}});
+  REQUIRE(out.printers.size() == 1);
+  CHECK_FALSE(out.printers[0].print_state);
+  CHECK(out.printers[0].chamber_light);
+
+  const std::string needs_serial =
+      ": needs serial: the printer reports and takes commands over MQTT under its serial (on its screen and in "
+      "Bambu Studio)";
+  for (const char* field : {"print_state", "chamber_light"}) {
+    INFO(field);
+    json bad = good_printer("bad");
+    bad[field] = "true";
+    CHECK(problem_of(bad) == std::string("printer \"bad\": ") + field + ": must be true or false, not string");
+    bad[field] = 1;
+    CHECK(problem_of(bad) == std::string("printer \"bad\": ") + field + ": must be true or false, not number");
+    bad[field] = true;
+    bad.erase("serial");
+    CHECK(problem_of(bad) == std::string("printer \"bad\": ") + field + needs_serial);
+    bad["serial"] = "";
+    CHECK(problem_of(bad) == std::string("printer \"bad\": ") + field + needs_serial);
+    bad[field] = false;  // off needs no serial
+    CHECK(read({{"printers", {bad}}}).printers.size() == 1);
+  }
+  json both = good_printer("bad");
+  both.erase("serial");
+  both["print_state"] = true;
+  both["chamber_light"] = true;
+  CHECK(problem_of(both) == "printer \"bad\": chamber_light" + needs_serial);
 }
 
 TEST_CASE("add-on options: an access code the CLI refuses is named by counts, never quoted") {
@@ -256,6 +301,33 @@ TEST_CASE("add-on options: the exec: line gives every option, and splits back in
         "--format mpegts --heartbeat /tmp/bambu/p1s.json --snapshot /tmp/bambu/p1s.jpg#killsignal=15#killtimeout=5");
 }
 
+TEST_CASE("add-on options: print_state adds --mqtt, chamber_light the light that follows go2rtc's viewers") {
+  AddonConfigOptions options;
+  options.codes_dir = "/tmp/bambu/codes";
+  options.heartbeat_dir = "/tmp/bambu";
+  AddonPrinter printer{1, "p1s", "192.168.1.50", "12345678", "01P00A000000001", "auto", true, false};
+  const std::string head =
+      "exec:/usr/local/bin/bambu-stream --host 192.168.1.50 --access-code-file /tmp/bambu/codes/p1s.code "
+      "--serial 01P00A000000001 --source auto --format mpegts --heartbeat /tmp/bambu/p1s.json "
+      "--snapshot /tmp/bambu/p1s.jpg";
+  CHECK(addon_exec_source(printer, options) == head + " --mqtt#killsignal=15#killtimeout=5");
+  printer.print_state = false;
+  printer.chamber_light = true;
+  const std::string source = addon_exec_source(printer, options);
+  CHECK(source == head +
+                      " --chamber-light --go2rtc-stream http://127.0.0.1:1984/api/streams?src=p1s"
+                      "#killsignal=15#killtimeout=5");
+  const auto arguments = exec_source_arguments(source);
+  REQUIRE(arguments.size() == 18);
+  CHECK(std::vector<std::string>(arguments.end() - 3, arguments.end()) ==
+        std::vector<std::string>{"--chamber-light", "--go2rtc-stream", "http://127.0.0.1:1984/api/streams?src=p1s"});
+  printer.print_state = true;
+  CHECK(addon_exec_source(printer, options) ==
+        head +
+            " --mqtt --chamber-light --go2rtc-stream http://127.0.0.1:1984/api/streams?src=p1s"
+            "#killsignal=15#killtimeout=5");
+}
+
 TEST_CASE("add-on options: the CLI's messages name the add-on's fields") {
   CleanEnv env;
   // Real messages from the parser: an unreadable code file, then a bad source.
@@ -269,6 +341,12 @@ TEST_CASE("add-on options: the CLI's messages name the add-on's fields") {
   CHECK(addon_field_of_cli_error("no printer given: set --host or PRINTER_ADDRESS").first == "host");
   CHECK(addon_field_of_cli_error("--serial X: with --source jpeg") ==
         std::pair<std::string, std::string>{"serial", "serial X: with source jpeg"});
+  const std::string light = usage_error({"--host", "h", "--access-code", "12345678", "--chamber-light"});
+  REQUIRE_THAT(light, Catch::StartsWith("--chamber-light needs --serial"));
+  CHECK_THAT(addon_field_of_cli_error(light).first, Catch::Equals("chamber_light"));
+  CHECK_THAT(addon_field_of_cli_error(light).second, Catch::StartsWith("chamber_light needs serial"));
+  CHECK(addon_field_of_cli_error(usage_error({"--host", "h", "--access-code", "12345678", "--mqtt"})).first ==
+        "print_state");
   CHECK(addon_field_of_cli_error("--hostname x --format mjpeg") ==
         std::pair<std::string, std::string>{"", "--hostname x --format mjpeg"});
 }

@@ -28,6 +28,10 @@ constexpr std::size_t k_max_serial_size = 32;
 constexpr std::size_t k_shown_value_size = 40;
 // go2rtc's exec: parameters: SIGTERM, then SIGKILL after 5 s (go2rtc.yaml.example says why).
 constexpr std::string_view k_kill_options = "#killsignal=15#killtimeout=5";
+// go2rtc's answer for one stream, NAME appended: its API on go2rtc's default
+// listen address (:1984, also the add-on's ingress_port), which the add-on's
+// configuration keeps.
+constexpr std::string_view k_go2rtc_stream_url = "http://127.0.0.1:1984/api/streams?src=";
 
 // A field that fails its check: which one, and why (without the printer).
 struct FieldProblem {
@@ -81,8 +85,30 @@ std::string printer_name(const json& printer) {
   return name;
 }
 
-// Fills `out` from `printer`'s host, access_code, serial and source, in that
-// order. Throws FieldProblem at the first that fails its check.
+// The value of the optional boolean `field` in `printer`: false when it is
+// missing or null. Throws FieldProblem when it is not true or false.
+bool bool_field(const json& printer, const std::string& field) {
+  const auto it = printer.find(field);
+  if (it == printer.end() || it->is_null()) return false;
+  if (!it->is_boolean()) throw FieldProblem{field, fmt::format("must be true or false, not {}", it->type_name())};
+  return it->get<bool>();
+}
+
+// Fills `out`'s print_state and chamber_light from `printer`. Throws
+// FieldProblem when one is not a boolean, or true without out.serial.
+void read_mqtt_fields(const json& printer, AddonPrinter& out) {
+  out.print_state = bool_field(printer, "print_state");
+  out.chamber_light = bool_field(printer, "chamber_light");
+  if (out.serial.empty() && (out.print_state || out.chamber_light)) {
+    throw FieldProblem{out.chamber_light ? "chamber_light" : "print_state",
+                       "needs serial: the printer reports and takes commands over MQTT under its serial (on its "
+                       "screen and in Bambu Studio)"};
+  }
+}
+
+// Fills `out` from `printer`'s host, access_code, serial, source,
+// print_state and chamber_light, in that order. Throws FieldProblem at the
+// first that fails its check.
 void read_printer_fields(const json& printer, AddonPrinter& out) {
   out.host = required_field(printer, "host");
   if (out.host.size() > k_max_host_size || out.host.front() == '-' || !all_of_chars(out.host, host_char)) {
@@ -102,6 +128,7 @@ void read_printer_fields(const json& printer, AddonPrinter& out) {
   if (out.source != "auto" && out.source != "jpeg" && out.source != "rtsps") {
     throw FieldProblem{"source", fmt::format("{} is not auto, jpeg or rtsps", shown(out.source))};
   }
+  read_mqtt_fields(printer, out);
 }
 
 // Every access_code given as text or a number, for the logger to redact.
@@ -221,9 +248,14 @@ std::string addon_exec_source(const AddonPrinter& printer, const AddonConfigOpti
   std::string source = fmt::format("exec:{} --host {} --access-code-file {}", options.binary, printer.host,
                                    addon_printer_file(options.codes_dir, printer.name, ".code"));
   if (!printer.serial.empty()) source += " --serial " + printer.serial;
-  source += fmt::format(" --source {} --format mpegts --heartbeat {} --snapshot {}{}", printer.source,
+  source += fmt::format(" --source {} --format mpegts --heartbeat {} --snapshot {}", printer.source,
                         addon_printer_file(options.heartbeat_dir, printer.name, ".json"),
-                        addon_printer_file(options.heartbeat_dir, printer.name, ".jpg"), k_kill_options);
+                        addon_printer_file(options.heartbeat_dir, printer.name, ".jpg"));
+  if (printer.print_state) source += " --mqtt";
+  if (printer.chamber_light) {
+    source += fmt::format(" --chamber-light --go2rtc-stream {}{}", k_go2rtc_stream_url, printer.name);
+  }
+  source += k_kill_options;
   return source;
 }
 
@@ -260,8 +292,13 @@ std::size_t find_option(const std::string& message, std::string_view option, std
 }  // namespace
 
 std::pair<std::string, std::string> addon_field_of_cli_error(std::string message) {
-  static constexpr std::array<std::pair<std::string_view, std::string_view>, 4> k_fields{{
-      {"--access-code-file", "access_code"}, {"--host", "host"}, {"--serial", "serial"}, {"--source", "source"}}};
+  static constexpr std::array<std::pair<std::string_view, std::string_view>, 6> k_fields{{
+      {"--access-code-file", "access_code"},
+      {"--host", "host"},
+      {"--serial", "serial"},
+      {"--source", "source"},
+      {"--mqtt", "print_state"},
+      {"--chamber-light", "chamber_light"}}};
   std::string field;
   std::size_t first = std::string::npos;
   for (const auto& [option, name] : k_fields) {

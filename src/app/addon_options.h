@@ -23,6 +23,8 @@ struct AddonPrinter {
   std::string access_code;  ///< passed printer_access_code_problem(); never logged
   std::string serial;       ///< letters and digits; empty: not given
   std::string source;       ///< "auto", "jpeg" or "rtsps"
+  bool print_state = false;    ///< --mqtt: the print state in the heartbeat; only with a serial
+  bool chamber_light = false;  ///< --chamber-light, following go2rtc's viewers; only with a serial
 };
 
 /// The options, read. A printer with a bad field is not in `printers`: it is
@@ -47,8 +49,10 @@ struct AddonOptions {
 /// ^[a-z0-9_]{1,32}$ or already another printer's; host missing or not a
 /// host name or address; access_code missing or refused by
 /// printer_access_code_problem(); serial not letters and digits; source not
-/// auto, jpeg or rtsps. serial, source and webrtc_candidate may be missing,
-/// null or "" (not given). Throws FatalError(usage), naming `path` and never
+/// auto, jpeg or rtsps; print_state or chamber_light not true or false, or
+/// true without a serial. serial, source and webrtc_candidate may be missing,
+/// null or "" (not given); print_state and chamber_light missing or null
+/// (false). Throws FatalError(usage), naming `path` and never
 /// quoting the content, if `json_text` is not JSON, not an object, or its
 /// `printers` is missing or not a list.
 AddonOptions read_addon_options(std::string_view json_text, const std::string& path);
@@ -60,9 +64,14 @@ std::string addon_printer_file(const std::string& dir, const std::string& name, 
 /// The exec: source go2rtc runs for `printer`:
 /// `exec:BINARY --host HOST --access-code-file CODES/NAME.code [--serial S]
 /// --source SOURCE --format mpegts --heartbeat HB/NAME.json --snapshot
-/// HB/NAME.jpg#killsignal=15#killtimeout=5`. Every option is written out:
-/// the process inherits go2rtc's environment, and an option left out would
-/// take a PRINTER_* variable's value.
+/// HB/NAME.jpg [--mqtt] [--chamber-light --go2rtc-stream
+/// http://127.0.0.1:1984/api/streams?src=NAME]#killsignal=15#killtimeout=5`:
+/// --mqtt for print_state; --chamber-light for chamber_light, with the
+/// stream's URL in go2rtc's API (on go2rtc's default port, which the
+/// add-on's configuration keeps) because go2rtc preloads every stream, so
+/// the light follows the viewers go2rtc counts. Every option is written
+/// out: the process inherits go2rtc's environment, and an option left out
+/// would take a PRINTER_* variable's value.
 std::string addon_exec_source(const AddonPrinter& printer, const AddonConfigOptions& options);
 
 /// The arguments go2rtc runs an exec: source with (binary first): the part
@@ -72,8 +81,9 @@ std::vector<std::string> exec_source_arguments(std::string_view source);
 
 /// The add-on field a CLI error message is about, and the message with each
 /// option name replaced by its field: --host is host, --access-code-file
-/// access_code, --serial serial, --source source (the first one named in the
-/// message decides the field); an empty field when none is named.
+/// access_code, --serial serial, --source source, --mqtt print_state,
+/// --chamber-light chamber_light (the first one named in the message decides
+/// the field); an empty field when none is named.
 std::pair<std::string, std::string> addon_field_of_cli_error(std::string message);
 
 /// go2rtc's configuration as a JSON document (which is YAML 1.2, and go2rtc

@@ -29,12 +29,14 @@ struct AddonOptionField {
 
 /// The fields of each printer, in the schema's order. addon-config refuses a
 /// printer whose required fields (no ?) are missing.
-inline constexpr std::array<AddonOptionField, 5> k_addon_printer_fields{{
+inline constexpr std::array<AddonOptionField, 7> k_addon_printer_fields{{
     {"name", "match(^[a-z0-9_]{1,32}$)", "go2rtc's stream name, and the files NAME.code, NAME.json, NAME.jpg"},
     {"host", "str", "the printer's IP address or host name"},
     {"access_code", "password", "its 8-character LAN access code (written to NAME.code, mode 0600)"},
     {"serial", "str?", "its serial number: picks the camera protocol with source auto"},
     {"source", "list(auto|jpeg|rtsps)?", "the camera protocol, auto when not given"},
+    {"print_state", "bool?", "true: read the print state over the printer's MQTT (needs serial), for status"},
+    {"chamber_light", "bool?", "true: the chamber light on while someone watches (needs serial)"},
 }};
 
 /// The options beside `printers` (a list of the fields above), in the

@@ -12,7 +12,9 @@
 #   - Docker: $BAMBU_CONFIG_DIR/go2rtc.yaml if one is mounted, else the
 #     image's default (one printer from PRINTER_* in .env), whose variables it
 #     first checks offline with `bambu-stream --check`, so that a wrong .env
-#     stops here with one clear line instead of in go2rtc's log.
+#     stops here with one clear line instead of in go2rtc's log. For it,
+#     BAMBU_GO2RTC_STREAM defaults to that stream in go2rtc's API, so that
+#     BAMBU_CHAMBER_LIGHT=1 switches the light with go2rtc's viewers.
 # - Starts the status server (`bambu-stream status --listen`, port HTTP_PORT)
 #   and go2rtc side by side. go2rtc runs bambu-stream itself (exec: sources),
 #   which keeps the heartbeat files that the status server reads.
@@ -54,6 +56,11 @@ else
     log "set PRINTER_ADDRESS and PRINTER_ACCESS_CODE in .env (see .env.example), or mount a $config_dir/go2rtc.yaml"
     exit 2
   fi
+  # The default configuration's one stream, `printer`, in go2rtc's API on
+  # its default port (docker/go2rtc.yaml keeps it): go2rtc preloads the
+  # stream, so with BAMBU_CHAMBER_LIGHT the light follows go2rtc's viewers
+  # rather than the stream's run. Unused without BAMBU_CHAMBER_LIGHT.
+  export BAMBU_GO2RTC_STREAM="${BAMBU_GO2RTC_STREAM:-http://127.0.0.1:1984/api/streams?src=printer}"
   # The default configuration's exec: line reads these same variables.
   bambu-stream --check
   if [ -z "${WEBRTC_CANDIDATE:-}" ]; then

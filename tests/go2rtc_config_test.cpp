@@ -330,12 +330,13 @@ TEST_CASE("docker/go2rtc.yaml: the image's own exec line passes --check with .en
   CHECK_FALSE(std::regex_search(text, std::regex(R"(\n\s+\w+: ffmpeg:)")));  // one stream, no ffmpeg
 }
 
-TEST_CASE(".env.example: the seven variables, each with a comment") {
+TEST_CASE(".env.example: the nine variables, each with a comment") {
   auto vars = read_env_file(k_source_dir / ".env.example");
   std::vector<std::string> names;
   for (const auto& [key, value] : vars) names.push_back(key);
-  CHECK(names == std::vector<std::string>{"BAMBU_GO2RTC_URL", "HTTP_PORT", "PRINTER_ACCESS_CODE", "PRINTER_ADDRESS",
-                                          "PRINTER_SERIAL", "PRINTER_SOURCE", "WEBRTC_CANDIDATE"});
+  CHECK(names == std::vector<std::string>{"BAMBU_CHAMBER_LIGHT", "BAMBU_GO2RTC_URL", "BAMBU_MQTT", "HTTP_PORT",
+                                          "PRINTER_ACCESS_CODE", "PRINTER_ADDRESS", "PRINTER_SERIAL", "PRINTER_SOURCE",
+                                          "WEBRTC_CANDIDATE"});
   std::istringstream in(read_text(k_source_dir / ".env.example"));
   std::string previous;
   for (std::string line; std::getline(in, line); previous = line) {

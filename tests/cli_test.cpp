@@ -283,7 +283,7 @@ TEST_CASE("MQTT options: defaults, values, environment, and what each needs") {
   CHECK_FALSE(d.mqtt);
   CHECK(d.mqtt_port == 8883);
   CHECK_FALSE(d.chamber_light);
-  CHECK(d.go2rtc_stream.empty());
+  CHECK_FALSE(d.go2rtc_stream);
   auto m = stream({"--host", "h", "--access-code", "12345678", "--serial", "01P00A000000001", "--mqtt",
                    "--mqtt-port", "18883"});
   CHECK(m.mqtt);
@@ -293,7 +293,8 @@ TEST_CASE("MQTT options: defaults, values, environment, and what each needs") {
                    "--go2rtc-stream", "http://127.0.0.1:1984/api/streams?src=p1"});
   CHECK(l.mqtt);  // implied
   CHECK(l.chamber_light);
-  CHECK(l.go2rtc_stream == "http://127.0.0.1:1984/api/streams?src=p1");
+  REQUIRE(l.go2rtc_stream);
+  CHECK(to_string(*l.go2rtc_stream) == "http://127.0.0.1:1984/api/streams?src=p1");
   ::setenv("BAMBU_CHAMBER_LIGHT", "1", 1);
   ::setenv("BAMBU_MQTT_PORT", "28883", 1);
   ::setenv("PRINTER_SERIAL", "01P00A000000001", 1);
@@ -313,9 +314,11 @@ TEST_CASE("MQTT options: defaults, values, environment, and what each needs") {
   CHECK_THAT(usage_error({"--demo", "--mqtt", "--serial", "01P00A000000001"}),
              Catch::StartsWith("--mqtt: the built-in simulator of --demo has no MQTT broker"));
   // Unused without --chamber-light, so that the image can set it for its one stream either way.
-  CHECK(stream({"--host", "h", "--access-code", "12345678", "--go2rtc-stream",
-                "http://127.0.0.1:1984/api/streams?src=p1"})
-            .go2rtc_stream == "http://127.0.0.1:1984/api/streams?src=p1");
+  const auto unused = stream({"--host", "h", "--access-code", "12345678", "--go2rtc-stream",
+                              "http://127.0.0.1:1984/api/streams?src=p1"})
+                          .go2rtc_stream;
+  REQUIRE(unused);
+  CHECK(to_string(*unused) == "http://127.0.0.1:1984/api/streams?src=p1");
   CHECK_THAT(usage_error({"--host", "h", "--access-code", "12345678", "--serial", "01P00A000000001",
                           "--chamber-light", "--go2rtc-stream", "https://127.0.0.1:1984/api/streams?src=p1"}),
              Catch::StartsWith("--go2rtc-stream: "));

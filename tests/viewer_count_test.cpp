@@ -26,7 +26,7 @@
 
 #include "core/log.h"
 #include "core/stop_flag.h"
-#include "go2rtc/go2rtc_stream_url.h"
+#include "config/go2rtc_stream_url.h"
 #include "go2rtc/viewer_count.h"
 #include "support/captured_log.h"
 #include "support/child_process.h"

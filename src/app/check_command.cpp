@@ -63,7 +63,7 @@ std::string describe_mqtt(const StreamConfig& config) {
                          k_report_wait.count());
   }
   if (config.chamber_light) {
-    words += config.go2rtc_stream.empty() ? "; the chamber light is on while the stream runs"
+    words += !config.go2rtc_stream ? "; the chamber light is on while the stream runs"
                                           : "; the chamber light is on while go2rtc's stream has viewers";
   }
   return words;

@@ -2,7 +2,6 @@
 
 #include "config/mqtt_options.h"
 #include "config/source_choice.h"
-#include "go2rtc/go2rtc_stream_url.h"
 
 namespace bambu {
 
@@ -57,15 +56,12 @@ void PrinterLink::start_light(SnapshotWriter* snapshots) {
     if (snapshots_) snapshots_->hold_until(until);
   });
   light_->on_state(session_->state());
-  if (go2rtc_stream_.empty()) {
+  if (!go2rtc_stream_) {
     light_->set_wanted(true);
     return;
   }
-  // Checked by the command line; go2rtc's viewers decide, preload left out.
-  std::string why;
-  auto url = parse_go2rtc_stream_url(go2rtc_stream_, why);
-  if (!url) throw FatalError(ExitCode::usage, why);
-  viewers_ = std::make_unique<ViewerWatch>(*url, log_, watch_stop_, [this](std::optional<int> viewers) {
+  // go2rtc's viewers decide, its preload left out.
+  viewers_ = std::make_unique<ViewerWatch>(*go2rtc_stream_, log_, watch_stop_, [this](std::optional<int> viewers) {
     if (!viewers) return;  // go2rtc cannot be asked: the light stays as it is
     std::lock_guard held(mutex_);
     if (light_) light_->set_wanted(*viewers > 0);

@@ -59,7 +59,7 @@ class PrinterLink {
   void on_change(const MqttSession& session, const PrinterState& state);
 
   const bool chamber_light_;          // --chamber-light
-  const std::string go2rtc_stream_;  // --go2rtc-stream
+  const std::optional<Go2rtcStreamUrl> go2rtc_stream_;  // --go2rtc-stream
   StreamStatus& status_;
   const Logger& log_;
   StopFlag session_stop_;  // never raised: finish() ends the session, after the light is restored

@@ -19,7 +19,7 @@
 #include "protocol/login.h"
 #include "protocol/models.h"
 #include "config/source_choice.h"
-#include "go2rtc/go2rtc_stream_url.h"
+#include "config/go2rtc_stream_url.h"
 
 namespace bambu {
 
@@ -280,6 +280,7 @@ struct StreamOptions {
   std::string fingerprint;
   std::string source = "auto";
   std::string format = "auto";
+  std::string go2rtc_stream;  // --go2rtc-stream as given; stream_config() parses it
   bool no_empty_pes = false;
   Verbosity verbosity;
   // --access-code itself: its count tells "given" from "not given" (either
@@ -402,7 +403,8 @@ void add_connection_options(CLI::App& app, StreamOptions& options) {
 
 // Adds the stream command's options of the printer's MQTT broker: its
 // state, the chamber light. Throws nothing.
-void add_mqtt_options(CLI::App& app, StreamConfig& stream) {
+void add_mqtt_options(CLI::App& app, StreamOptions& options) {
+  StreamConfig& stream = options.config;
   app.add_flag("--mqtt", stream.mqtt,
                "Read the printer's own state over its MQTT broker (needs --serial): print state in the "
                "heartbeat, and its word on LAN Only Liveview and the camera source")
@@ -415,7 +417,7 @@ void add_mqtt_options(CLI::App& app, StreamConfig& stream) {
                "Switch the chamber light on while the stream runs (with --go2rtc-stream: while someone "
                "watches), and back off after if it was off; implies --mqtt")
       ->envname("BAMBU_CHAMBER_LIGHT");
-  app.add_option("--go2rtc-stream", stream.go2rtc_stream,
+  app.add_option("--go2rtc-stream", options.go2rtc_stream,
                  "With --chamber-light (else unused): go2rtc's API URL of this stream, e.g. "
                  "http://127.0.0.1:1984/api/streams?src=printer; the light follows its viewers (preload not "
                  "counted), asked every second")
@@ -429,7 +431,7 @@ void add_stream_options(CLI::App& app, StreamOptions& options) {
   add_encoder_options(app, options);
   add_output_options(app, options.config);
   add_connection_options(app, options);
-  add_mqtt_options(app, options.config);
+  add_mqtt_options(app, options);
   app.add_flag("--demo", options.config.demo, "Stream from the built-in printer simulator (no printer needed)");
   app.add_flag("--check", options.config.check,
                "Validate the options and report the camera source, then exit 0 or 2; never connects");
@@ -607,14 +609,17 @@ std::string stream_access_code(const StreamOptions& options, int argc, const cha
 }
 
 // The MQTT options of `stream`, checked: --chamber-light sets --mqtt;
-// --go2rtc-stream must be an http:// URL (only --chamber-light uses it, so
-// that the image can set it for its one stream whether or not the light is
-// asked for); --mqtt needs --serial and a printer (not --demo). Throws
-// FatalError(usage) naming the problem.
-void check_mqtt_options(StreamConfig& stream) {
+// `go2rtc_stream` (--go2rtc-stream's text, empty when not given) must be an
+// http:// URL, parsed into stream.go2rtc_stream (only --chamber-light uses
+// it, so that the image can set it for its one stream whether or not the
+// light is asked for); --mqtt needs --serial and a printer (not --demo).
+// Throws FatalError(usage) naming the problem.
+void check_mqtt_options(StreamConfig& stream, const std::string& go2rtc_stream) {
   if (stream.chamber_light) stream.mqtt = true;
-  if (std::string why; !stream.go2rtc_stream.empty() && !parse_go2rtc_stream_url(stream.go2rtc_stream, why)) {
-    usage_error(why);
+  if (!go2rtc_stream.empty()) {
+    std::string why;
+    stream.go2rtc_stream = parse_go2rtc_stream_url(go2rtc_stream, why);
+    if (!stream.go2rtc_stream) usage_error(why);
   }
   if (!stream.mqtt) return;
   const char* given = stream.chamber_light ? "--chamber-light" : "--mqtt";
@@ -647,7 +652,7 @@ StreamConfig stream_config(const StreamOptions& options, int argc, const char* c
     }
   }
   if (!stream.tls.ca_file.empty()) stream.tls.expected_cn = stream.serial;
-  check_mqtt_options(stream);
+  check_mqtt_options(stream, options.go2rtc_stream);
   if (stream.demo) {
     if (stream.source == SourceChoice::rtsps) {
       usage_error("--demo runs the built-in simulator, which serves the port-6000 (jpeg) camera only");

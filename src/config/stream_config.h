@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 
+#include "config/go2rtc_stream_url.h"
 #include "core/log.h"
 #include "media/encoder_settings.h"
 #include "media/output_format.h"
@@ -68,7 +69,7 @@ struct StreamConfig {
   /// (http://HOST:PORT/api/streams?src=NAME), whose consumers, go2rtc's
   /// preload left out, decide when the chamber light is on; empty: the
   /// stream's own life decides.
-  std::string go2rtc_stream;
+  std::optional<Go2rtcStreamUrl> go2rtc_stream;
   /// What the offline source decision rested on (config/source_choice.h: resolve_source_offline).
   SourceBasis source_basis = SourceBasis::given;
 };

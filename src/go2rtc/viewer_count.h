@@ -29,7 +29,7 @@
 #include "core/log.h"
 #include "core/stop_flag.h"
 #include "core/throttle.h"
-#include "go2rtc/go2rtc_stream_url.h"
+#include "config/go2rtc_stream_url.h"
 
 namespace bambu {
 

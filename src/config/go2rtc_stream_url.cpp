@@ -1,4 +1,4 @@
-#include "go2rtc/go2rtc_stream_url.h"
+#include "config/go2rtc_stream_url.h"
 
 #include <arpa/inet.h>
 

@@ -26,6 +26,7 @@
 #include <array>
 #include <stdexcept>
 
+#include "core/bounded_json.h"
 #include "transport/endpoint.h"
 
 namespace bambu {
@@ -42,19 +43,6 @@ using json = nlohmann::json;
 // Most header bytes read from go2rtc (its answers carry about 150).
 constexpr std::uint32_t k_max_header = 16 * 1024;
 
-// `answer` parsed with nesting bounded, or nullopt.
-std::optional<json> parse_bounded(std::string_view answer) {
-  bool too_deep = false;
-  const json::parser_callback_t bound = [&too_deep](int depth, json::parse_event_t event, json&) {
-    const bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
-    if (opens && depth >= k_max_go2rtc_answer_depth) too_deep = true;
-    return !too_deep;
-  };
-  json root = json::parse(answer.begin(), answer.end(), bound, false);
-  if (too_deep || root.is_discarded()) return std::nullopt;
-  return root;
-}
-
 // True if `value` is an array or null: how go2rtc writes an empty list.
 bool is_list(const json& value) { return value.is_array() || value.is_null(); }
 
@@ -62,7 +50,8 @@ bool is_list(const json& value) { return value.is_array() || value.is_null(); }
 
 std::optional<int> count_viewers(std::string_view answer_json) {
   if (answer_json.size() > k_max_go2rtc_answer) return std::nullopt;
-  const auto root = parse_bounded(answer_json);
+  JsonRefusal refusal;
+  const auto root = parse_json_bounded(answer_json, k_max_go2rtc_answer_depth, refusal);
   if (!root || !root->is_object()) return std::nullopt;
   const auto producers = root->find("producers");
   const auto consumers = root->find("consumers");

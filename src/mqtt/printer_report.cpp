@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/bounded_json.h"
+
 namespace bambu {
 
 namespace {
@@ -165,23 +167,11 @@ bool has_command(const json& object, std::string_view want) {
 
 // Parses `payload` with nesting bounded; nullopt with `why` set if refused.
 std::optional<json> parse_bounded(std::string_view payload, std::string& why) {
-  bool too_deep = false;
-  const json::parser_callback_t bound = [&too_deep](int depth, json::parse_event_t event, json&) {
-    const bool opens = event == json::parse_event_t::object_start || event == json::parse_event_t::array_start;
-    // `depth` counts the containers around this one: 0 for the report.
-    if (opens && depth >= k_max_report_depth) too_deep = true;
-    return !too_deep;
-  };
-  try {
-    json root = json::parse(payload.begin(), payload.end(), bound);
-    if (too_deep) {
-      why = "report refused: nested deeper than " + std::to_string(k_max_report_depth) + " levels";
-      return std::nullopt;
-    }
-    return root;
-  } catch (const json::parse_error& e) {
-    why = "report refused: not JSON (error at byte " + std::to_string(e.byte) + ")";
-  }
+  JsonRefusal refusal;
+  auto root = parse_json_bounded(payload, k_max_report_depth, refusal);
+  if (root) return root;
+  why = refusal.too_deep ? "report refused: nested deeper than " + std::to_string(k_max_report_depth) + " levels"
+                         : "report refused: not JSON (error at byte " + std::to_string(refusal.byte) + ")";
   return std::nullopt;
 }
 

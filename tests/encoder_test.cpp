@@ -355,8 +355,12 @@ TEST_CASE("EncodingSink: frames in, H.264 out in order, a busy encoder drops the
   JpegMaker maker(1280, 720);
   std::vector<Bytes> jpegs;
   for (int i = 0; i < 20; ++i) jpegs.push_back(maker.make(i, std::chrono::system_clock::now()));
+  // No start-up burst, so no repeats: every unit out is a JPEG encoded,
+  // however long the encoder (under qemu) takes between them.
+  EncoderSettings settings;
+  settings.burst_s = 0;
   {
-    EncodingSink sink(EncoderSettings{}, OutputFormat::h264, true, out, status, log, stop);
+    EncodingSink sink(settings, OutputFormat::h264, true, out, status, log, stop);
     CHECK(sink.last_good_unit() == Clock::time_point{});  // judges units, none good yet
     sink.begin_session();
     const auto before = Clock::now();
